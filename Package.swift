@@ -13,7 +13,7 @@ let package = Package(
         // /dev/kvm in Swift: host capabilities, VMs, vCPUs, exits, checked guest memory.
         .target(name: "KVM", dependencies: ["CKVM"]),
         // The guest kernels xkv ships, built from C and assembly by the GuestKernelBuilder plugin.
-        .target(name: "GuestImages", plugins: ["GuestKernelBuilder"]),
+        .target(name: "GuestImages", exclude: ["Kernels"], plugins: ["GuestKernelBuilder"]),
         .plugin(name: "GuestKernelBuilder", capability: .buildTool()),
         // The engine: domains, PV builder, hypercalls, trap bounce, counters, the command gate.
         .target(name: "Hypervisor", dependencies: ["KVM", "GuestImages"]),

@@ -1,0 +1,182 @@
+import Foundation
+import KVM
+import Synchronization
+
+/// One guest domain: its KVM VM, its memory as the PV layer tracks it, its vCPUs, its console,
+/// and its lifecycle. Created and destroyed by the `Engine`; a crash of one domain touches
+/// nothing outside it.
+public final class Domain: @unchecked Sendable {
+    public let id: Int
+    public let name: String
+    public let uuid: UUIDValue
+    public let config: DomainConfig
+    public let console = ConsoleLog()
+    let vm: VirtualMachine
+    let memory: PVMemory
+    let layout: PVBootLayout
+    let cpuid: CPUIDModel
+    let engineInfo: EngineInfo
+    private(set) var vcpus: [PVVCPU] = []
+    let createdAt = Date()
+
+    struct Lifecycle {
+        var paused = false
+        var stopRequested = false
+        var shutdownReason: ShutdownReason?
+        var shutdownCode: ShutdownReason?
+        var crashReason: String?
+        var dying = false
+        var threadsRunning = 0
+        var wakeups = 0
+    }
+    let lifecycle = Mutex(Lifecycle())
+    /// Wakes blocked or paused vCPU threads.
+    let wake = NSCondition()
+    var grantTableVersion: UInt32 = 1
+    private let assists = Atomic<UInt64>(0)
+    private let yields = Atomic<UInt64>(0)
+    /// Told when the domain stops (shutdown or crash), off the vCPU thread.
+    var onStop: (@Sendable (Domain) -> Void)?
+    /// Told of events worth a line in the engine's log.
+    var log: (@Sendable (String) -> Void)?
+
+    init(id: Int, config: DomainConfig, uuid: UUIDValue, vm: VirtualMachine, memory: PVMemory, layout: PVBootLayout,
+         cpuid: CPUIDModel, engineInfo: EngineInfo) {
+        self.id = id
+        self.name = config.name
+        self.uuid = uuid
+        self.config = config
+        self.vm = vm
+        self.memory = memory
+        self.layout = layout
+        self.cpuid = cpuid
+        self.engineInfo = engineInfo
+    }
+
+    func attach(_ vcpus: [PVVCPU]) { self.vcpus = vcpus }
+
+    // MARK: Events from the guest (called on a vCPU thread)
+
+    func guestShutdown(reason: ShutdownReason, vcpu: Int) {
+        drainConsoleRing()
+        let first = lifecycle.withLock { l -> Bool in
+            guard l.shutdownReason == nil, l.crashReason == nil else { return false }
+            l.shutdownReason = reason == .crash ? .crash : (l.shutdownCode ?? reason)
+            if reason == .crash { l.crashReason = "the guest shut down with reason crash" }
+            l.stopRequested = true
+            return true
+        }
+        if first {
+            log?("domain \(name) (\(id)) shut down: \(reason.name) (vcpu \(vcpu))")
+            stopAllVCPUs()
+        }
+    }
+
+    func crash(reason: String, vcpu: Int) {
+        drainConsoleRing()
+        let first = lifecycle.withLock { l -> Bool in
+            guard l.shutdownReason == nil, l.crashReason == nil else { return false }
+            l.shutdownReason = .crash
+            l.crashReason = reason
+            l.stopRequested = true
+            return true
+        }
+        if first {
+            console.append(Array("(xkv) domain crashed: \(reason)\n".utf8))
+            log?("domain \(name) (\(id)) crashed on vcpu \(vcpu): \(reason)")
+            stopAllVCPUs()
+        }
+    }
+
+    func setShutdownCode(_ reason: ShutdownReason) { lifecycle.withLock { $0.shutdownCode = reason } }
+
+    func setVMAssist(type: Int, enabled: Bool) {
+        if enabled { assists.bitwiseOr(1 << UInt64(type), ordering: .relaxed) }
+        else { assists.bitwiseAnd(~(1 << UInt64(type)), ordering: .relaxed) }
+    }
+
+    func yieldCount() { yields.add(1, ordering: .relaxed) }
+
+    /// Domain-0's console backend: moves the guest's output ring into the console log.
+    /// The ring indexes are guest-written: a producer more than a ring ahead is clamped.
+    func drainConsoleRing() {
+        let page = layout.consoleMFN << 12
+        let phys = memory.physical
+        guard let cons = try? phys.load(UInt32.self, at: page + UInt64(ConsoleRing.outCons)),
+              let prod = try? phys.load(UInt32.self, at: page + UInt64(ConsoleRing.outProd)) else { return }
+        var pending = prod &- cons
+        if pending > UInt32(ConsoleRing.outputSize) {
+            console.append(Array("(xkv) console ring indexes corrupt (cons \(cons), prod \(prod)); output dropped\n".utf8))
+            pending = 0
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Int(pending))
+        for i in 0..<pending {
+            let index = UInt64((cons &+ i) & UInt32(ConsoleRing.outputSize - 1))
+            bytes.append((try? phys.load(UInt8.self, at: page + UInt64(ConsoleRing.output) + index)) ?? 0)
+        }
+        console.append(bytes)
+        try? phys.store(prod, at: page + UInt64(ConsoleRing.outCons))
+    }
+
+    // MARK: Control (from the engine)
+
+    /// Kicks every vCPU out of the guest so it looks at the lifecycle flags.
+    func stopAllVCPUs() {
+        lifecycle.withLock { $0.stopRequested = true }
+        for vcpu in vcpus { vcpu.vcpu.kick() }
+        wakeAll()
+    }
+
+    func setPaused(_ paused: Bool) {
+        lifecycle.withLock { $0.paused = paused }
+        if paused { for vcpu in vcpus { vcpu.vcpu.kick() } }
+        wakeAll()
+    }
+
+    /// Wakes vCPUs blocked in SCHEDOP_block or paused.
+    func wakeAll() {
+        wake.lock()
+        lifecycle.withLock { $0.wakeups += 1 }
+        wake.broadcast()
+        wake.unlock()
+    }
+
+    /// The domain's state as xl shows it.
+    public var state: DomainState {
+        let l = lifecycle.withLock { $0 }
+        var s = DomainState()
+        s.paused = l.paused && l.shutdownReason == nil
+        s.crashed = l.shutdownReason == .crash
+        s.shutdown = l.shutdownReason != nil && l.shutdownReason != .crash
+        s.dying = l.dying
+        if l.shutdownReason == nil && !l.dying && !s.paused {
+            let states = vcpus.map { $0.runState.load(ordering: .relaxed) }
+            s.running = states.contains(1)
+            s.blocked = !states.isEmpty && states.allSatisfy { $0 == 2 }
+        }
+        return s
+    }
+
+    public var shutdownReason: ShutdownReason? { lifecycle.withLock { $0.shutdownReason } }
+    public var crashReason: String? { lifecycle.withLock { $0.crashReason } }
+
+    /// CPU time all vCPU threads have used, in seconds.
+    public var cpuSeconds: Double {
+        vcpus.reduce(0.0) { $0 + Double($1.cpuNanoseconds) / 1e9 }
+    }
+
+    /// Counters summed over the vCPUs.
+    public var counters: VCPUCounters {
+        var total = VCPUCounters()
+        for vcpu in vcpus { total.add(vcpu.published.withLock { $0.counters }) }
+        return total
+    }
+}
+
+/// What every domain may ask the engine about itself (xen_version capabilities).
+struct EngineInfo: Sendable {
+    var capabilities: String
+    /// The host's KVM is PVM (see `PVMCompensation`).
+    var hostIsPVM: Bool
+}

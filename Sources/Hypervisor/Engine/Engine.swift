@@ -1,0 +1,349 @@
+import Foundation
+import GuestImages
+import KVM
+import Synchronization
+
+/// The hypervisor engine: owns the domains, runs their vCPUs on dedicated threads, and applies
+/// every command through one ordered gate. Front ends read `snapshot()` and call `execute`.
+public final class Engine: @unchecked Sendable {
+    public let kvm: KVMSystem
+    public let host: HostInfo
+    let cpuid: CPUIDModel
+
+    private struct Tables {
+        var domains: [Int: Domain] = [:]
+        var ended: [DomainSnapshot] = []
+        var nextID = 1
+        var events: [EngineEvent] = []
+        var restarts: [String: [Date]] = [:]
+        /// Console output of ended domains, by name and by ID text.
+        var endedConsoles: [String: String] = [:]
+    }
+    private let tables = Mutex(Tables())
+    /// Serializes commands: the gate's order is the order they take effect.
+    private let gateLock = NSLock()
+    private let journal = Mutex<(sequence: UInt64, records: [GateRecord])>((0, []))
+    /// Broadcast on every state change, for `waitUntil`.
+    private let changed = NSCondition()
+    private let reaper = DispatchQueue(label: "xkv.engine.lifecycle")
+    /// Called with each record as the gate stamps it (record/replay hooks in here).
+    public var gateObserver: (@Sendable (GateRecord) -> Void)?
+
+    /// Ended domains kept for scripts to inspect.
+    static let endedLimit = 256
+    static let eventLimit = 1000
+
+    public init(kvm: KVMSystem) throws(KVMError) {
+        self.kvm = kvm
+        self.cpuid = CPUIDModel(hostLeaves: try kvm.supportedCPUID())
+        let hw = kvm.hostKind.hasHardwareVirtualization
+        var caps = "xen-3.0-x86_64"
+        if hw { caps += " hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64" }
+        self.host = HostInfo(kind: kvm.hostKind.rawValue, kindShort: kvm.hostKind.shortName, hardwareVirtualization: hw,
+                             cpuModel: HostKind.cpuModel(), cpus: ProcessInfo.processInfo.activeProcessorCount,
+                             memoryMiB: Int(ProcessInfo.processInfo.physicalMemory >> 20), syncRegisters: kvm.hasSyncRegisters,
+                             xenVersion: XenIdentity.versionString, capabilities: caps)
+    }
+
+    /// Opens /dev/kvm and starts an engine on it.
+    public convenience init() throws(KVMError) {
+        try self.init(kvm: KVMSystem())
+    }
+
+    deinit {
+        for domain in tables.withLock({ Array($0.domains.values) }) { domain.stopAllVCPUs() }
+    }
+
+    // MARK: The gate
+
+    /// Applies one command, in gate order. Returns the created domain's ID for `create`.
+    @discardableResult
+    public func execute(_ command: Command) throws(DomainError) -> Int? {
+        gateLock.lock()
+        defer { gateLock.unlock() }
+        stamp(command)
+        defer { notifyChanged() }
+        switch command {
+        case .create(let config):
+            return try create(config)
+        case .pause(let name):
+            let domain = try live(name)
+            guard domain.shutdownReason == nil else { throw .invalidState("domain '\(domain.name)' is not running") }
+            domain.setPaused(true)
+            record("domain \(domain.name) (\(domain.id)) paused")
+        case .unpause(let name):
+            let domain = try live(name)
+            domain.setPaused(false)
+            record("domain \(domain.name) (\(domain.id)) unpaused")
+        case .shutdown(let name):
+            let domain = try live(name)
+            guard domain.shutdownReason == nil else { throw .invalidState("domain '\(domain.name)' is already shut down") }
+            domain.guestShutdown(reason: .poweroff, vcpu: 0)
+        case .destroy(let name):
+            destroy(try live(name), reason: "destroyed by command")
+        case .consoleInput(let name, _):
+            _ = try live(name)
+            throw .unsupported("console input reaches guests with the console issue (ring in[] and its event)")
+        case .lifecycleAction(let id):
+            applyLifecycleAction(id)
+        }
+        return nil
+    }
+
+    private func stamp(_ command: Command) {
+        let logical: UInt64
+        if let target = command.target, let domain = try? live(target) {
+            logical = domain.counters.totalExits
+        } else {
+            logical = journal.withLock { $0.sequence }
+        }
+        let record = journal.withLock { j -> GateRecord in
+            j.sequence += 1
+            let r = GateRecord(sequence: j.sequence, logicalTime: logical, wallTime: Date().timeIntervalSince1970, command: command)
+            j.records.append(r)
+            if j.records.count > 10_000 { j.records.removeFirst(j.records.count - 10_000) }
+            return r
+        }
+        gateObserver?(record)
+    }
+
+    /// The gate's records so far (bounded to the last 10,000).
+    public var gateRecords: [GateRecord] { journal.withLock { $0.records } }
+
+    // MARK: Domains
+
+    private func live(_ name: String) throws(DomainError) -> Domain {
+        let found = tables.withLock { t in t.domains.values.first { $0.name == name || String($0.id) == name } }
+        guard let found else { throw .unknownDomain(name) }
+        return found
+    }
+
+    private func create(_ config: DomainConfig) throws(DomainError) -> Int {
+        switch config.type {
+        case .pv: break
+        case .hvm:
+            guard host.hardwareVirtualization else {
+                throw .unsupported("type=hvm needs hardware virtualization (VT-x/AMD-V), and this host's KVM is \(host.kind): an unmodified HVM kernel's ring 0 cannot run here (its syscall lands at LSTAR still in ring 3). Use type=pv.")
+            }
+            throw .unsupported("type=hvm: the HVM builder is not in this build yet")
+        case .pvh:
+            throw .unsupported("type=pvh is not supported yet; use type=pv")
+        }
+        guard config.name != "Domain-0", !config.name.isEmpty else { throw .invalidState("the name '\(config.name)' is reserved") }
+        guard config.vcpus >= 1 && config.vcpus <= DomainConfig.maximumVCPUs else { throw .invalidState("vcpus must be 1...\(DomainConfig.maximumVCPUs)") }
+        guard config.memoryMiB >= 1 && config.memoryMiB <= DomainConfig.maximumMemoryMiB else {
+            throw .invalidState("memory must be 1...\(DomainConfig.maximumMemoryMiB) MiB")
+        }
+        let available = Self.availableHostMemoryMiB()
+        guard config.memoryMiB <= available else {
+            throw .hostCannotGive("memory=\(config.memoryMiB) MiB is more than this host can give (\(available) MiB available)")
+        }
+        let id = try tables.withLock { t throws(DomainError) -> Int in
+            guard !t.domains.values.contains(where: { $0.name == config.name }) else { throw .nameInUse(config.name) }
+            defer { t.nextID += 1 }
+            return t.nextID
+        }
+        let image = try loadImage(config.kernel)
+        let domain = try buildPV(id: id, config: config, image: image)
+        let inUse = tables.withLock { t -> Bool in
+            if t.domains.values.contains(where: { $0.name == config.name }) { return true }
+            t.domains[id] = domain
+            return false
+        }
+        guard !inUse else { throw .nameInUse(config.name) }
+        start(domain)
+        record("domain \(domain.name) (\(id)) created: \(config.kernel), \(config.memoryMiB) MiB, \(config.vcpus) vCPU(s)")
+        return id
+    }
+
+    private func loadImage(_ source: KernelSource) throws(DomainError) -> ELFImage {
+        let bytes: [UInt8]
+        switch source {
+        case .builtin(let name):
+            do { bytes = try GuestImage.builtin(named: name).bytes } catch { throw .badImage(error.description) }
+        case .file(let path):
+            guard let data = FileManager.default.contents(atPath: path) else { throw .badImage("cannot read kernel '\(path)'") }
+            bytes = [UInt8](data)
+        }
+        do { return try ELFImage(bytes) } catch { throw .badImage("kernel \(source): \(error)") }
+    }
+
+    private func buildPV(id: Int, config: DomainConfig, image: ELFImage) throws(DomainError) -> Domain {
+        do {
+            let vm = try kvm.createVM()
+            let ramBytes = UInt64(config.memoryMiB) << 20
+            let nrPages = ramBytes >> 12
+            try vm.addMemory(guestPhysical: 0, size: ramBytes)
+            let privateBase = (ramBytes + 0x1f_ffff) & ~0x1f_ffff
+            let privateFrames = PVDomainBuilder.privateFrameCount(nrPages: nrPages)
+            try vm.addMemory(guestPhysical: privateBase, size: privateFrames * 4096)
+            let memory = PVMemory(nrPages: nrPages, privateBase: privateBase, privateFrames: privateFrames, physical: vm.memory)
+            let builder = PVDomainBuilder(image: image, memory: memory, cmdline: config.cmdline)
+            let layout = try builder.build()
+            let domain = Domain(id: id, config: config, uuid: config.uuid ?? .random(), vm: vm, memory: memory, layout: layout,
+                                cpuid: cpuid, engineInfo: EngineInfo(capabilities: host.capabilities, hostIsPVM: kvm.hostKind == .pvm))
+            var vcpus: [PVVCPU] = []
+            for index in 0..<config.vcpus {
+                let vcpu = try vm.createVCPU(id: index)
+                try PVBoot.prepare(vcpu, layout: layout, cpuid: cpuid, boot: index == 0)
+                let pv = PVVCPU(vcpu: vcpu, domain: domain)
+                pv.kernelBase = layout.rootTableMFN << 12
+                vcpus.append(pv)
+            }
+            domain.attach(vcpus)
+            return domain
+        } catch let error as DomainError {
+            throw error
+        } catch let error as KVMError {
+            if error.operation == "mmap" { throw .hostCannotGive(error.message) }
+            throw .kvm(error.message)
+        } catch {
+            throw .kvm("\(error)")
+        }
+    }
+
+    private func start(_ domain: Domain) {
+        domain.log = { [weak self] in self?.record($0) }
+        domain.onStop = { [weak self] stopped in
+            self?.reaper.async { [weak self] in _ = try? self?.execute(.lifecycleAction(domainID: stopped.id)) }
+            self?.notifyChanged()
+        }
+        // Secondary vCPUs stay down until the guest brings them up (VCPUOP_up), as on Xen.
+        let boot = domain.vcpus[0]
+        domain.lifecycle.withLock { $0.threadsRunning = 1 }
+        let thread = Thread { boot.runLoop() }
+        thread.name = "vcpu \(domain.name).0"
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    /// Stops the domain's vCPUs, waits for their threads, and forgets it (keeping a final snapshot).
+    private func destroy(_ domain: Domain, reason: String) {
+        domain.lifecycle.withLock { $0.dying = true }
+        domain.stopAllVCPUs()
+        let deadline = Date().addingTimeInterval(10)
+        domain.wake.lock()
+        while domain.lifecycle.withLock({ $0.threadsRunning }) > 0 && Date() < deadline {
+            _ = domain.wake.wait(until: min(deadline, Date().addingTimeInterval(0.05)))
+            for vcpu in domain.vcpus { vcpu.vcpu.kick() }
+        }
+        domain.wake.unlock()
+        domain.drainConsoleRing()
+        let console = domain.console.text
+        var final = snapshot(of: domain)
+        final.alive = false
+        final.state.dying = false
+        tables.withLock { t in
+            t.domains[domain.id] = nil
+            t.ended.append(final)
+            t.endedConsoles[domain.name] = console
+            t.endedConsoles[String(domain.id)] = console
+            if t.endedConsoles.count > 2 * Self.endedLimit { t.endedConsoles = [domain.name: console, String(domain.id): console] }
+            if t.ended.count > Self.endedLimit { t.ended.removeFirst(t.ended.count - Self.endedLimit) }
+        }
+        record("domain \(domain.name) (\(domain.id)) destroyed (\(reason))")
+    }
+
+    private func applyLifecycleAction(_ id: Int) {
+        guard let domain = tables.withLock({ $0.domains[id] }) else { return }
+        guard let reason = domain.shutdownReason else { return }
+        let action: LifecycleAction
+        switch reason {
+        case .crash: action = domain.config.onCrash
+        case .reboot: action = domain.config.onReboot
+        default: action = domain.config.onPoweroff
+        }
+        switch action {
+        case .preserve:
+            record("domain \(domain.name) (\(id)) preserved after \(reason.name)")
+        case .destroy:
+            destroy(domain, reason: "on_\(reason == .crash ? "crash" : reason == .reboot ? "reboot" : "poweroff")=destroy")
+        case .restart:
+            destroy(domain, reason: "restarting after \(reason.name)")
+            let now = Date()
+            let recent = tables.withLock { t -> Int in
+                let kept = (t.restarts[domain.name] ?? []).filter { now.timeIntervalSince($0) < 10 } + [now]
+                t.restarts[domain.name] = kept
+                return kept.count
+            }
+            guard recent <= 5 else {
+                record("domain \(domain.name) restarted \(recent) times in 10 s; not restarting again")
+                return
+            }
+            do { _ = try create(domain.config) } catch { record("restart of \(domain.name) failed: \(error)") }
+        }
+    }
+
+    // MARK: Reading
+
+    public func snapshot() -> EngineSnapshot {
+        let (domains, ended, events) = tables.withLock { ($0.domains.values.sorted { $0.id < $1.id }, $0.ended, $0.events) }
+        return EngineSnapshot(host: host, domains: domains.map { snapshot(of: $0) }, ended: ended, events: events,
+                              commandsExecuted: journal.withLock { $0.sequence })
+    }
+
+    private func snapshot(of d: Domain) -> DomainSnapshot {
+        let per = d.vcpus.map { $0.published.withLock { $0.counters } }
+        var total = VCPUCounters()
+        for c in per { total.add(c) }
+        return DomainSnapshot(id: d.id, name: d.name, uuid: d.uuid.description, type: d.config.type, memoryMiB: d.config.memoryMiB,
+                              vcpus: d.config.vcpus, state: d.state, cpuSeconds: d.cpuSeconds, counters: total, perVCPU: per,
+                              shutdownReason: d.shutdownReason, crashReason: d.crashReason, kernel: d.config.kernel.description,
+                              cmdline: d.config.cmdline, guestOS: d.layout.guestOS, alive: true)
+    }
+
+    /// A domain's console output (live or ended).
+    public func consoleText(_ name: String) throws(DomainError) -> String {
+        if let domain = try? live(name) {
+            domain.drainConsoleRing()
+            return domain.console.text
+        }
+        if let text = tables.withLock({ t in t.endedConsoles[name] }) { return text }
+        throw .unknownDomain(name)
+    }
+
+    /// Blocks until `predicate` holds for a snapshot or `timeout` seconds pass; true if it held.
+    public func waitUntil(timeout: Double, _ predicate: (EngineSnapshot) -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        changed.lock()
+        defer { changed.unlock() }
+        while true {
+            if predicate(snapshot()) { return true }
+            if Date() >= deadline { return false }
+            // State such as running/blocked changes without a notification: look again often.
+            _ = changed.wait(until: min(deadline, Date().addingTimeInterval(0.02)))
+        }
+    }
+
+    private func notifyChanged() {
+        changed.lock()
+        changed.broadcast()
+        changed.unlock()
+    }
+
+    func record(_ message: String) {
+        tables.withLock { t in
+            t.events.append(EngineEvent(wallTime: Date().timeIntervalSince1970, message: message))
+            if t.events.count > Self.eventLimit { t.events.removeFirst(t.events.count - Self.eventLimit) }
+        }
+        notifyChanged()
+    }
+
+    /// Host memory that can still be handed to guests (MemAvailable), in MiB.
+    static func availableHostMemoryMiB() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return Int.max }
+        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+            let kib = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+            return kib / 1024
+        }
+        return Int.max
+    }
+
+    /// Stops every domain (for process exit).
+    public func shutdownAll() {
+        let all = tables.withLock { Array($0.domains.values) }
+        gateLock.lock()
+        for domain in all { destroy(domain, reason: "xkv exiting") }
+        gateLock.unlock()
+    }
+}

@@ -1,0 +1,85 @@
+/// `event_channel_op` (32): xkv's domains have two interdomain channels to Domain-0 from boot,
+/// xenstore and console (`start_info.store_evtchn`, `console.domU.evtchn`). A send on the
+/// console channel makes Domain-0 drain the console ring at once, as xenconsoled does.
+extension PVVCPU {
+    static let maxPorts: UInt32 = 4096
+
+    func eventChannelOp(_ a: HypercallArguments) -> HypercallResult {
+        switch a.a1 {
+        case 4: // EVTCHNOP_send(&port)
+            guard let port = try? guestLoad(UInt32.self, at: a.a2) else { return .error(.efault) }
+            switch port {
+            case PVDomainBuilder.consoleEvtchn:
+                domain.drainConsoleRing()
+                return .success
+            case PVDomainBuilder.xenstoreEvtchn:
+                return .success   // no xenstored yet: the notification is delivered and ignored
+            default:
+                return .error(.einval)
+            }
+        case 5: // EVTCHNOP_status
+            guard let raw = try? guestRead(a.a2, count: EvtchnStatus.size) else { return .error(.efault) }
+            let dom = UInt16(raw[0]) | UInt16(raw[1]) << 8
+            let port = raw[4..<8].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            guard UInt64(dom) == Self.domidSelf || Int(dom) == domain.id else { return .error(.esrch) }
+            guard port < Self.maxPorts else { return .error(.einval) }
+            let bound = port == PVDomainBuilder.consoleEvtchn || port == PVDomainBuilder.xenstoreEvtchn
+            do {
+                try guestStore(bound ? EvtchnStatus.interdomain : EvtchnStatus.closed, at: a.a2 &+ UInt64(EvtchnStatus.status))
+                try guestStore(UInt32(0), at: a.a2 &+ UInt64(EvtchnStatus.vcpu))
+                if bound {
+                    try guestStore(UInt16(0), at: a.a2 &+ UInt64(EvtchnStatus.remoteDom))
+                    try guestStore(port, at: a.a2 &+ UInt64(EvtchnStatus.remotePort))
+                }
+            } catch { return .error(.efault) }
+            return .success
+        default:
+            return .error(.enosys)
+        }
+    }
+}
+
+/// `grant_table_op` (20): set-up and version only; grant mapping comes with split drivers.
+extension PVVCPU {
+    func grantTableOp(_ a: HypercallArguments) -> HypercallResult {
+        switch a.a1 {
+        case 2: // GNTTABOP_setup_table
+            guard a.a3 == 1 else { return a.a3 == 0 ? .success : .error(.einval) }
+            guard let raw = try? guestRead(a.a2, count: GnttabSetupTable.size) else { return .error(.efault) }
+            let dom = UInt16(raw[0]) | UInt16(raw[1]) << 8
+            let frames = raw[4..<8].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            let list = raw[16..<24].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            let statusAt = a.a2 &+ UInt64(GnttabSetupTable.status)
+            guard UInt64(dom) == Self.domidSelf || Int(dom) == domain.id else {
+                return (try? guestStore(Int16(-2), at: statusAt)) == nil ? .error(.efault) : .success  // GNTST_bad_domain
+            }
+            guard UInt64(frames) <= PVDomainBuilder.Private.grantFrameCount else {
+                return (try? guestStore(Int16(-1), at: statusAt)) == nil ? .error(.efault) : .success  // GNTST_general_error
+            }
+            do {
+                for i in 0..<UInt64(frames) {
+                    let mfn = domain.memory.privateFrame(PVDomainBuilder.Private.grantFrames + i) >> 12
+                    domain.memory.allowMapping(mfn)
+                    try guestStore(mfn, at: list &+ i * 8)
+                }
+                try guestStore(Int16(0), at: statusAt)
+            } catch { return .error(.efault) }
+            return .success
+        case 8: // GNTTABOP_set_version
+            guard let version = try? guestLoad(UInt32.self, at: a.a2) else { return .error(.efault) }
+            guard version == 1 || version == 2 else { return .error(.einval) }
+            domain.grantTableVersion = version
+            return .success
+        default:
+            return .error(.enosys)
+        }
+    }
+
+    /// `vm_assist(cmd, type)`: enable (0) or disable (1) an assist Xen offers 64-bit PV guests.
+    func vmAssist(_ a: HypercallArguments) -> HypercallResult {
+        let allowed: Set<UInt64> = [0, 1, 2, 3, 4, 5, 32]   // 4gb_segments ... runstate_update_flag, m2p_strict
+        guard a.a1 <= 1, allowed.contains(a.a2) else { return .error(.einval) }
+        domain.setVMAssist(type: Int(a.a2), enabled: a.a1 == 0)
+        return .success
+    }
+}

@@ -1,0 +1,145 @@
+import CKVM
+import Foundation
+import KVM
+import Synchronization
+
+/// The PV state of one vCPU beside its KVM vCPU: guest kernel or user mode, the virtual IDT,
+/// callbacks, the kernel stack from `stack_switch`, and the kernel and user page-table bases.
+/// Only the vCPU's own thread changes it; snapshots read the parts under `published`.
+final class PVVCPU: @unchecked Sendable {
+    let vcpu: VirtualCPU
+    unowned let domain: Domain
+    var id: Int { vcpu.id }
+
+    // Guest mode: 64-bit PV kernel and user both run in ring 3; xkv tracks which one it is.
+    var kernelMode = true
+    var callbacks: [CallbackType: Callback] = [:]
+    var kernelSS: UInt16 = HypervisorHole.Selector.ring3DS
+    var kernelSP: UInt64 = 0
+    /// Machine addresses of the kernel and user L4 tables (NEW_BASEPTR / NEW_USER_BASEPTR).
+    var kernelBase: UInt64 = 0
+    var userBase: UInt64 = 0
+    var gsBaseKernel: UInt64 = 0
+    var gsBaseUser: UInt64 = 0
+    /// Toggled to force KVM to drop cached translations (see `flushTLB`).
+    var tlbGeneration = false
+
+    /// What other threads may read: counters and the virtual IDT.
+    struct Published {
+        var counters = VCPUCounters()
+        var trapTable = TrapTable()
+    }
+    let published = Mutex(Published())
+    /// The vCPU thread's CPU clock (for CPU time), 0 until the thread starts.
+    let cpuClock = Atomic<Int32>(0)
+    let accumulatedNanoseconds = Atomic<UInt64>(0)
+    /// 0 runnable, 1 running in the guest, 2 blocked, 3 stopped.
+    let runState = Atomic<UInt8>(0)
+
+    init(vcpu: VirtualCPU, domain: Domain) {
+        self.vcpu = vcpu
+        self.domain = domain
+    }
+
+    var trapTable: TrapTable {
+        get { published.withLock { $0.trapTable } }
+    }
+
+    @inline(__always)
+    func count(_ body: (inout VCPUCounters) -> Void) { published.withLock { body(&$0.counters) } }
+
+    /// The vCPU's current address space (guest-virtual access through its page tables).
+    var guestMemory: GuestVirtualMemory {
+        GuestVirtualMemory(physical: domain.memory.physical, cr3: vcpu.specialRegisters.cr3)
+    }
+
+    /// Checked access to a guest pointer passed in a hypercall: canonical, outside the hypervisor
+    /// hole, mapped with the user bit at every level (as every 64-bit PV mapping is).
+    func guestRead(_ address: UInt64, count: Int) throws(MemoryFault) -> [UInt8] {
+        try checkGuestRange(address, count: count)
+        return try guestMemory.read(address, count: count, AccessKind(write: false, user: true))
+    }
+
+    func guestWrite(_ bytes: [UInt8], at address: UInt64) throws(MemoryFault) {
+        try checkGuestRange(address, count: bytes.count)
+        try guestMemory.write(bytes, at: address, user: true)
+    }
+
+    func guestLoad<T: FixedWidthInteger>(_ type: T.Type = T.self, at address: UInt64) throws(MemoryFault) -> T {
+        let bytes = try guestRead(address, count: MemoryLayout<T>.size)
+        return bytes.reversed().reduce(T(0)) { $0 << 8 | T($1) }
+    }
+
+    func guestStore<T: FixedWidthInteger>(_ value: T, at address: UInt64) throws(MemoryFault) {
+        try guestWrite((0..<MemoryLayout<T>.size).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }, at: address)
+    }
+
+    private func checkGuestRange(_ address: UInt64, count: Int) throws(MemoryFault) {
+        let (end, overflow) = address.addingReportingOverflow(UInt64(max(count, 1) - 1))
+        guard !overflow, !HypervisorHole.contains(address), !HypervisorHole.contains(end),
+              !(address < HypervisorHole.start && end >= HypervisorHole.end) else {
+            throw .outOfRange(address: address, length: UInt64(count))
+        }
+    }
+
+    // MARK: Returning to the guest
+
+    /// Segment state of 64-bit PV guest code (kernel and user alike run in ring 3).
+    static let guestCS: kvm_segment = {
+        var s = kvm_segment()
+        s.selector = HypervisorHole.Selector.ring3CS64
+        s.type = 11; s.present = 1; s.dpl = 3; s.s = 1; s.l = 1; s.g = 1; s.limit = 0xffff_ffff
+        return s
+    }()
+    static let guestSS: kvm_segment = {
+        var s = kvm_segment()
+        s.selector = HypervisorHole.Selector.ring3DS
+        s.type = 3; s.present = 1; s.dpl = 3; s.s = 1; s.db = 1; s.g = 1; s.limit = 0xffff_ffff
+        return s
+    }()
+
+    /// rflags bits a guest may set; IF and bit 1 are forced on, IOPL, NT, RF, VM, VIF, VIP off.
+    static func sanitize(rflags: UInt64) -> UInt64 { (rflags & 0x24_0dd5) | 0x202 }
+
+    /// Makes sure the vCPU re-enters in guest ring 3 with Xen's flat selectors (after an
+    /// exception stub it is in ring 0; after `syscall` on hardware too).
+    func restoreGuestSegments(cs: kvm_segment = PVVCPU.guestCS) {
+        var sregs = vcpu.specialRegisters
+        guard sregs.cs.selector != cs.selector || sregs.ss.selector != PVVCPU.guestSS.selector else { return }
+        sregs.cs = cs
+        sregs.ss = PVVCPU.guestSS
+        vcpu.specialRegisters = sregs
+    }
+
+    /// Loads a new page-table base and makes KVM drop every cached translation of the old one.
+    /// KVM has no "flush guest TLB" call; a change of cr3 value resets its MMU context, so xkv
+    /// alternates bit 3 (PWT, a caching hint for the top table) to force that even when the
+    /// base stays the same (after `update_va_mapping` or `mmu_update`).
+    func loadPageTableBase(_ base: UInt64) {
+        var sregs = vcpu.specialRegisters
+        tlbGeneration.toggle()
+        sregs.cr3 = (base & PTE.frameMask) | (tlbGeneration ? 0x8 : 0)
+        vcpu.specialRegisters = sregs
+    }
+
+    func flushTLB() { loadPageTableBase(vcpu.specialRegisters.cr3) }
+
+    /// Switches between guest kernel and guest user mode: page tables and gs base, as Xen's
+    /// `toggle_guest_mode` does (swapgs included).
+    func switchMode(toKernel: Bool) {
+        guard toKernel != kernelMode else { return }
+        var sregs = vcpu.specialRegisters
+        if toKernel {
+            gsBaseUser = sregs.gs.base
+            sregs.gs.base = gsBaseKernel
+        } else {
+            gsBaseKernel = sregs.gs.base
+            sregs.gs.base = gsBaseUser
+        }
+        tlbGeneration.toggle()
+        let base = toKernel ? kernelBase : (userBase != 0 ? userBase : kernelBase)
+        sregs.cr3 = base | (tlbGeneration ? 0x8 : 0)
+        vcpu.specialRegisters = sregs
+        kernelMode = toKernel
+    }
+}

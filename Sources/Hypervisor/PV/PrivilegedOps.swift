@@ -1,0 +1,88 @@
+import CKVM
+import KVM
+
+/// The few instructions Xen emulates for a PV kernel instead of bouncing the fault
+/// (`pv/emul-priv-op.c`, `pv/emul-inv-op.c`): CPUID behind the forced-emulation prefix and
+/// reads of cr3.
+extension PVVCPU {
+    /// `ud2; .ascii "xen"` then `cpuid`.
+    static let forcedEmulationPrefix: [UInt8] = [0x0f, 0x0b, 0x78, 0x65, 0x6e, 0x0f, 0xa2]
+
+    /// Emulates the faulting instruction if Xen would; nil means "bounce it".
+    func emulate(_ frame: ExceptionFrame) -> ExitOutcome? {
+        switch frame.vector {
+        case 6:
+            guard let bytes = try? guestRead(frame.rip, count: 7), bytes == Self.forcedEmulationPrefix else { return nil }
+            return emulateCPUID(frame)
+        case 13 where frame.errorCode == 0:
+            return emulatePrivileged(frame)
+        case 14:
+            // The guest reads cr2 from its vcpu_info (64-bit PV has no real cr2 access); the
+            // error code reflects guest kernel versus user mode, not the hardware ring.
+            let cr2 = vcpu.specialRegisters.cr2
+            try? domain.memory.physical.store(cr2, at: vcpuInfoAddress + UInt64(SharedInfo64.cr2))
+            var adjusted = frame
+            if kernelMode, let code = frame.errorCode { adjusted.errorCode = code & ~4 }
+            return bounce(adjusted)
+        default:
+            return nil
+        }
+    }
+
+    private func emulateCPUID(_ frame: ExceptionFrame) -> ExitOutcome {
+        var regs = vcpu.registers
+        let leaf = domain.cpuid.leaf(UInt32(truncatingIfNeeded: regs.rax), UInt32(truncatingIfNeeded: regs.rcx), pv: true)
+        regs.rax = UInt64(leaf.eax); regs.rbx = UInt64(leaf.ebx); regs.rcx = UInt64(leaf.ecx); regs.rdx = UInt64(leaf.edx)
+        resume(&regs, frame: frame, advance: 7)
+        count { $0.emulations["cpuid", default: 0] += 1 }
+        return .resume
+    }
+
+    private func emulatePrivileged(_ frame: ExceptionFrame) -> ExitOutcome? {
+        guard let bytes = try? guestRead(frame.rip, count: 4) else { return nil }
+        // mov %cr3, %reg: [REX] 0f 20 /r with mod=11, reg=3.
+        var i = 0
+        var rexB = false
+        if bytes[0] & 0xf0 == 0x40 { rexB = bytes[0] & 1 != 0; i = 1 }
+        guard bytes[i] == 0x0f, bytes[i + 1] == 0x20, bytes[i + 2] & 0xf8 == 0xd8 else { return nil }
+        let register = Int(bytes[i + 2] & 7) + (rexB ? 8 : 0)
+        var regs = vcpu.registers
+        let base = kernelMode ? kernelBase : (userBase != 0 ? userBase : kernelBase)
+        regs.setGPR(register, base)
+        resume(&regs, frame: frame, advance: UInt64(i + 3))
+        count { $0.emulations["mov_from_cr3", default: 0] += 1 }
+        return .resume
+    }
+
+    /// Continues the guest after an emulated instruction at `frame.rip`.
+    private func resume(_ regs: inout kvm_regs, frame: ExceptionFrame, advance: UInt64) {
+        regs.rip = frame.rip &+ advance
+        regs.rsp = frame.rsp
+        regs.rflags = PVVCPU.sanitize(rflags: frame.rflags)
+        vcpu.registers = regs
+    }
+}
+
+extension kvm_regs {
+    /// Sets general-purpose register `n` in x86 encoding order (rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8...).
+    mutating func setGPR(_ n: Int, _ value: UInt64) {
+        switch n {
+        case 0: rax = value
+        case 1: rcx = value
+        case 2: rdx = value
+        case 3: rbx = value
+        case 4: rsp = value
+        case 5: rbp = value
+        case 6: rsi = value
+        case 7: rdi = value
+        case 8: r8 = value
+        case 9: r9 = value
+        case 10: r10 = value
+        case 11: r11 = value
+        case 12: r12 = value
+        case 13: r13 = value
+        case 14: r14 = value
+        default: r15 = value
+        }
+    }
+}
