@@ -1,0 +1,37 @@
+import Foundation
+import Hypervisor
+import Session
+
+/// `xkv bench [--json] [--quick]`: prints each row beside its baseline and the ratio.
+enum Bench {
+    static func main(_ args: [String]) -> Int32 {
+        let json = args.contains("--json"), quick = args.contains("--quick")
+        let engine = XKV.makeEngine()
+        let rows: [BenchRow]
+        do { rows = try Benchmarks.run(engine: engine, quick: quick) } catch {
+            FileHandle.standardError.write(Data("xkv bench: \(error)\n".utf8))
+            return 1
+        }
+        engine.shutdownAll()
+        let host = engine.host.kindShort
+        if json {
+            print(JSON.array(rows.map { row in
+                .object([("name", .string(row.name)), ("xkv_ns", .double(round(row.xkvNanoseconds))),
+                         ("baseline", .string(row.baseline)), ("baseline_ns", .double(round(row.baselineNanoseconds))),
+                         ("ratio", .double((row.ratio * 1000).rounded() / 1000)), ("host", .string(host))])
+            }).rendered)
+        } else {
+            print("xkv bench on \(engine.host.kind) (\(engine.host.cpuModel))\(quick ? ", quick run" : "")")
+            print(pad("name", 18) + lpad("xkv ns", 12) + lpad("baseline ns", 13) + lpad("ratio", 8) + "  baseline / what")
+            for row in rows {
+                print(pad(row.name, 18) + lpad(String(format: "%.0f", row.xkvNanoseconds), 12)
+                      + lpad(String(format: "%.0f", row.baselineNanoseconds), 13) + lpad(String(format: "%.2f", row.ratio), 8)
+                      + "  \(row.baseline); \(row.note)")
+            }
+        }
+        return 0
+    }
+
+    static func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+    static func lpad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
+}
