@@ -33,9 +33,19 @@ extension PVVCPU {
         guard GuestVirtualMemory.isCanonical(va), !HypervisorHole.contains(va) else { return .error(.einval) }
         guard let slot = l1Slot(for: va) else { return .error(.einval) }
         guard let entry = validateEntry(a.a2, level: 1) else { return .error(.einval) }
-        guard (try? domain.memory.physical.store(entry, at: slot)) != nil else { return .error(.efault) }
-        flushTLB()
-        return .success
+        // UVMF_TLB_FLUSH (1) drops everything; otherwise (UVMF_INVLPG, or none) this page.
+        return write(entry, at: slot, invalidating: a.a3 & 3 == 1 ? nil : va)
+    }
+
+    /// Writes a checked entry through the vCPU (see RingZeroService); a failure crashes the domain.
+    private func write(_ entry: UInt64, at slot: UInt64, invalidating va: UInt64?) -> HypercallResult {
+        do {
+            try writePageTableEntry(entry, at: slot, invalidating: va)
+            return .success
+        } catch {
+            _ = crash("page-table write failed: \(error)")
+            return .stop
+        }
     }
 
     /// The guest-physical address of the L1 entry mapping `va` in the current tables.
@@ -61,11 +71,14 @@ extension PVVCPU {
             guard let req = try? guestRead(a.a1 &+ i * 16, count: 16) else { result = .error(.efault); break }
             let ptr = req[0..<8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
             let val = req[8..<16].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-            if let error = applyMMUUpdate(ptr: ptr, val: val) { result = .error(error); break }
+            if let error = applyMMUUpdate(ptr: ptr, val: val) {
+                if error == .ebusy { return .stop }   // the write itself failed: the domain crashed
+                result = .error(error)
+                break
+            }
             done += 1
         }
         if a.a3 != 0, (try? guestStore(UInt32(done), at: a.a3)) == nil { return .error(.efault) }
-        if done > 0 { flushTLB() }
         return result
     }
 
@@ -85,7 +98,8 @@ extension PVVCPU {
             if ptr & 3 == 2, let old = try? phys.load(UInt64.self, at: address) {
                 entry = (entry & ~(PTE.accessed | PTE.dirty)) | (old & (PTE.accessed | PTE.dirty))
             }
-            return (try? phys.store(entry, at: address)) == nil ? .efault : nil
+            if case .stop = write(entry, at: address, invalidating: nil) { return .ebusy }
+            return nil
         case 1: // MMU_MACHPHYS_UPDATE: set M2P[mfn] = val
             let mfn = ptr >> 12
             guard mfn < domain.memory.nrPages else { return .einval }
@@ -136,7 +150,7 @@ extension PVVCPU {
             }
             return nil
         case .tlbFlushLocal, .invlpgLocal, .tlbFlushMulti, .invlpgMulti, .tlbFlushAll, .invlpgAll:
-            flushTLB()
+            do { try flushTLB() } catch { return .efault }
             return nil
         case .flushCache:
             return nil
@@ -155,13 +169,23 @@ extension PVVCPU {
         for i in 0..<UInt64(512) {
             if level == 4 && i >= UInt64(HypervisorHole.m2pSlot) && i < UInt64(HypervisorHole.m2pSlot + 16) { continue }
             guard let entry = try? phys.load(UInt64.self, at: mfn << 12 + i * 8) else { return .efault }
-            guard let checked = validateEntry(entry, level: level) else { return .einval }
-            if checked != entry { try? phys.store(checked, at: mfn << 12 + i * 8) }
+            guard validateEntry(entry, level: level) != nil else { return .einval }
         }
         if isMappedWritable(mfn) { return .einval }
-        if level == 4 {
-            do { try PVDomainBuilder.installHole(memory: memory, inL4: mfn) } catch { return .efault }
-        }
+        // Entries gain the user bit (64-bit PV) and an L4 gains the hole, written through the vCPU.
+        do {
+            for i in 0..<UInt64(512) {
+                let at = mfn << 12 + i * 8
+                if level == 4 && [HypervisorHole.m2pSlot, HypervisorHole.m2pAliasSlot, HypervisorHole.baseSlot,
+                                  HypervisorHole.directMapSlot].contains(Int(i)) {
+                    let hole = try phys.load(UInt64.self, at: kernelBase + i * 8)
+                    try writePageTableEntry(hole, at: at)
+                    continue
+                }
+                let entry = try phys.load(UInt64.self, at: at)
+                if let checked = validateEntry(entry, level: level), checked != entry { try writePageTableEntry(checked, at: at) }
+            }
+        } catch { return .efault }
         memory.setLevel(level, of: mfn)
         return nil
     }

@@ -43,9 +43,15 @@ struct PVDomainBuilder {
 
     /// Private frames a domain of `nrPages` needs.
     static func privateFrameCount(nrPages: UInt64) -> UInt64 {
-        let m2pPages = (nrPages * 8 + 4095) / 4096
-        let m2pL1 = (m2pPages + 511) / 512
-        return Private.m2pL1s + m2pL1 + m2pPages
+        let direct = directMapLayout(nrPages: nrPages)
+        return direct.l3 + 1 + direct.l2s
+    }
+
+    /// The direct map's L3 frame index and L2 count (2 MiB pages), after the M2P's frames.
+    static func directMapLayout(nrPages: UInt64) -> (l3: UInt64, l2s: UInt64) {
+        let m2p = m2pLayout(nrPages: nrPages)
+        let largePages = (nrPages + 511) / 512
+        return (Private.m2pL1s + m2p.l1s + m2p.pages, (largePages + 511) / 512)
     }
 
     static func m2pLayout(nrPages: UInt64) -> (l1s: UInt64, pages: UInt64) {
@@ -225,6 +231,19 @@ struct PVDomainBuilder {
                 try phys.store(frame | PTE.present | PTE.accessed | PTE.user | PTE.noExecute, at: l1 + j * 8)
             }
         }
+        // The direct map: all guest RAM in 2 MiB pages, for xkv's ring-0 page-table writes.
+        let direct = directMapLayout(nrPages: memory.nrPages)
+        let directL3 = memory.privateFrame(direct.l3)
+        let largePages = (memory.nrPages + 511) / 512
+        for i in 0..<direct.l2s {
+            let l2 = memory.privateFrame(direct.l3 + 1 + i)
+            try phys.store(l2 | PTE.present | PTE.writable | PTE.accessed, at: directL3 + i * 8)
+            for j in 0..<min(512, largePages - i * 512) {
+                let page = (i * 512 + j) << 21
+                try phys.store(page | PTE.present | PTE.writable | PTE.accessed | PTE.dirty | PTE.largePage | PTE.noExecute, at: l2 + j * 8)
+            }
+        }
+        try phys.store(directL3 | PTE.present | PTE.writable | PTE.accessed, at: l4 * 4096 + UInt64(HypervisorHole.directMapSlot) * 8)
         try phys.store(holeL3 | table, at: l4 * 4096 + UInt64(HypervisorHole.baseSlot) * 8)
         try phys.store(m2pL3 | PTE.present | PTE.accessed | PTE.user, at: l4 * 4096 + UInt64(HypervisorHole.m2pSlot) * 8)
         try phys.store(m2pL3 | PTE.present | PTE.accessed | PTE.user, at: l4 * 4096 + UInt64(HypervisorHole.m2pAliasSlot) * 8)

@@ -21,8 +21,6 @@ final class PVVCPU: @unchecked Sendable {
     var userBase: UInt64 = 0
     var gsBaseKernel: UInt64 = 0
     var gsBaseUser: UInt64 = 0
-    /// Toggled to force KVM to drop cached translations (see `flushTLB`).
-    var tlbGeneration = false
 
     /// What other threads may read: counters and the virtual IDT.
     struct Published {
@@ -111,18 +109,13 @@ final class PVVCPU: @unchecked Sendable {
         vcpu.specialRegisters = sregs
     }
 
-    /// Loads a new page-table base and makes KVM drop every cached translation of the old one.
-    /// KVM has no "flush guest TLB" call; a change of cr3 value resets its MMU context, so xkv
-    /// alternates bit 3 (PWT, a caching hint for the top table) to force that even when the
-    /// base stays the same (after `update_va_mapping` or `mmu_update`).
+    /// Loads a new page-table base (a real cr3 load: KVM switches translations with it).
     func loadPageTableBase(_ base: UInt64) {
         var sregs = vcpu.specialRegisters
-        tlbGeneration.toggle()
-        sregs.cr3 = (base & PTE.frameMask) | (tlbGeneration ? 0x8 : 0)
+        guard sregs.cr3 & PTE.frameMask != base & PTE.frameMask else { return }
+        sregs.cr3 = base & PTE.frameMask
         vcpu.specialRegisters = sregs
     }
-
-    func flushTLB() { loadPageTableBase(vcpu.specialRegisters.cr3) }
 
     /// Switches between guest kernel and guest user mode: page tables and gs base, as Xen's
     /// `toggle_guest_mode` does (swapgs included).
@@ -136,9 +129,7 @@ final class PVVCPU: @unchecked Sendable {
             gsBaseKernel = sregs.gs.base
             sregs.gs.base = gsBaseUser
         }
-        tlbGeneration.toggle()
-        let base = toKernel ? kernelBase : (userBase != 0 ? userBase : kernelBase)
-        sregs.cr3 = base | (tlbGeneration ? 0x8 : 0)
+        sregs.cr3 = toKernel ? kernelBase : (userBase != 0 ? userBase : kernelBase)
         vcpu.specialRegisters = sregs
         kernelMode = toKernel
     }

@@ -18,7 +18,9 @@ public enum HypervisorHole {
     /// A second mapping of the M2P (L4 slot 257) for hosts whose KVM cannot give ring 3 slot 256
     /// (PVM); `XENMEM_machphys_mapping` tells guests which one to use (`PVMCompensation.m2pAlias`).
     public static let m2pAliasBase: UInt64 = 0xFFFF_8080_0000_0000
-    public static let m2pSlot = 256, m2pAliasSlot = 257, baseSlot = 262
+    /// xkv's direct map of guest RAM (supervisor, read-write; L4 slot 263, beside Xen's).
+    public static let directMapBase: UInt64 = 0xFFFF_8380_0000_0000
+    public static let m2pSlot = 256, m2pAliasSlot = 257, baseSlot = 262, directMapSlot = 263
 
     /// Offsets of xkv's pages from `base`, in pages.
     public enum Page {
@@ -47,6 +49,31 @@ public enum HypervisorHole {
     public static let exceptionPort: UInt16 = 0xe0
     /// Port the syscall entry writes to.
     public static let syscallPort: UInt16 = 0xe1
+    /// Port xkv's ring-0 service stubs write to when done.
+    public static let servicePort: UInt16 = 0xe2
+
+    /// Ring-0 service stubs the engine runs on a vCPU to change the guest's page tables the way
+    /// the CPU sees them (see `PVVCPU.runService`). Offsets in the stubs page, and their lengths.
+    public enum Service: UInt64 {
+        /// `mov %rdx,(%rdi); invlpg (%rsi)`: write one entry, drop one translation.
+        case writeEntryInvalidatePage = 0x800
+        /// `mov %rdx,(%rdi); mov %cr3,%rax; mov %rax,%cr3`: write one entry, drop all translations.
+        case writeEntryFlushAll = 0x820
+        /// `mov %cr3,%rax; mov %rax,%cr3`: drop all translations.
+        case flushAll = 0x840
+
+        var code: [UInt8] {
+            switch self {
+            case .writeEntryInvalidatePage: return [0x48, 0x89, 0x17, 0x0f, 0x01, 0x3e]
+            case .writeEntryFlushAll: return [0x48, 0x89, 0x17, 0x0f, 0x20, 0xd8, 0x0f, 0x22, 0xd8]
+            case .flushAll: return [0x0f, 0x20, 0xd8, 0x0f, 0x22, 0xd8]
+            }
+        }
+        /// Address of the stub in the hole.
+        public var address: UInt64 { HypervisorHole.stubsAddress + rawValue }
+        /// The rip of the exit when the stub has run (just past its `out`).
+        public var exitRIP: UInt64 { address + UInt64(code.count) + 2 }
+    }
     public static let stubSize: UInt64 = 4
     /// The TSS's I/O bitmap covers ports 0-255 (ports past the limit are denied).
     static let ioBitmapBytes = 32
@@ -115,6 +142,9 @@ public enum HypervisorHole {
         try memory.fill(stubs, count: 4096, with: 0xcc)
         for v in 0..<256 {
             try memory.write([0xe6, UInt8(exceptionPort), 0x0f, 0x0b], at: stubs + UInt64(v) * stubSize)
+        }
+        for service in [Service.writeEntryInvalidatePage, .writeEntryFlushAll, .flushAll] {
+            try memory.write(service.code + [0xe6, UInt8(servicePort), 0x0f, 0x0b], at: stubs + service.rawValue)
         }
         let entry = frame(Page.entry)
         try memory.fill(entry, count: 4096, with: 0xcc)
