@@ -73,4 +73,11 @@ int ckvm_install_kick_handler(int signo) {
 }
 
 int ckvm_kick_thread(unsigned long thread, int signo) { return pthread_kill((pthread_t)thread, signo); }
+int ckvm_unblock_signal(int signo) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, signo);
+    return pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
 unsigned long ckvm_self_thread(void) { return (unsigned long)pthread_self(); }

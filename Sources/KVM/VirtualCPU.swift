@@ -212,7 +212,10 @@ public final class VirtualCPU: @unchecked Sendable {
     }
 
     /// Records the calling thread as the one that runs this vCPU, so `kick` can reach it.
-    public func bindToCurrentThread() { runningThread.store(ckvm_self_thread(), ordering: .releasing) }
+    public func bindToCurrentThread() {
+        _ = ckvm_unblock_signal(VirtualCPU.kickSignal)
+        runningThread.store(ckvm_self_thread(), ordering: .releasing)
+    }
 
     /// Releases the binding made by `bindToCurrentThread`.
     public func unbindThread() { runningThread.store(0, ordering: .releasing) }

@@ -79,6 +79,8 @@ uint64_t ckvm_monotonic_ns(void);
 /* Signals that kick a vCPU thread out of KVM_RUN: an empty handler installed without SA_RESTART. */
 int ckvm_install_kick_handler(int signo);
 int ckvm_kick_thread(unsigned long thread, int signo);
+/* Unblocks `signo` in the calling thread (threads spawned from dispatch workers inherit a mask that blocks it). */
+int ckvm_unblock_signal(int signo);
 unsigned long ckvm_self_thread(void);
 
 #endif

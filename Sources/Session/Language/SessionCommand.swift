@@ -118,6 +118,10 @@ public struct CommandParser: Sendable {
             for setting in inline.settings { xl.assign(setting) }
             return try DomainConfig(xl, file: file)
         } catch {
+            // Inline keys are located by the caller (`FILE:LINE:`); a config file names its own place.
+            if error.file == origin && error.line == line {
+                throw CommandError(error.key.map { "key '\($0)': \(error.message)" } ?? error.message)
+            }
             throw CommandError(error.description)
         }
     }

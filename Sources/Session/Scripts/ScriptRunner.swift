@@ -21,10 +21,15 @@ public struct ScriptRunner: Sendable {
         var failures = 0
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let parser = CommandParser(baseDirectory: base?.isEmpty == true ? "." : base, origin: file, line: index + 1)
-            do {
-                guard let command = try parser.parse(line: String(line)) else { continue }
-                let result = try executor.run(command)
-                output(json ? result.json.rendered : result.text)
+            do throws(CommandError) {
+                var words: [String]
+                do { words = try CommandLexer.words(in: String(line)) } catch { throw CommandError(error.description) }
+                // `--json` after any command asks for that command's JSON document.
+                let wantsJSON = json || words.contains("--json")
+                words.removeAll { $0 == "--json" }
+                guard !words.isEmpty else { continue }
+                let result = try executor.run(try parser.parse(words: words))
+                output(wantsJSON ? result.json.rendered : result.text)
             } catch {
                 failures += 1
                 errors("\(file):\(index + 1): \(error.message)")
