@@ -279,7 +279,7 @@ public final class Engine: @unchecked Sendable {
     public func snapshot() -> EngineSnapshot {
         let (domains, ended, events) = tables.withLock { ($0.domains.values.sorted { $0.id < $1.id }, $0.ended, $0.events) }
         return EngineSnapshot(host: host, domains: domains.map { snapshot(of: $0) }, ended: ended, events: events,
-                              commandsExecuted: journal.withLock { $0.sequence })
+                              commandsExecuted: journal.withLock { $0.sequence }, pcpus: [], globalIDT: HypervisorHole.gates)
     }
 
     private func snapshot(of d: Domain) -> DomainSnapshot {
@@ -289,7 +289,21 @@ public final class Engine: @unchecked Sendable {
         return DomainSnapshot(id: d.id, name: d.name, uuid: d.uuid.description, type: d.config.type, memoryMiB: d.config.memoryMiB,
                               vcpus: d.config.vcpus, state: d.state, cpuSeconds: d.cpuSeconds, counters: total, perVCPU: per,
                               shutdownReason: d.shutdownReason, crashReason: d.crashReason, kernel: d.config.kernel.description,
-                              cmdline: d.config.cmdline, guestOS: d.layout.guestOS, alive: true)
+                              cmdline: d.config.cmdline, guestOS: d.layout.guestOS, alive: true,
+                              trapTables: d.vcpus.map { $0.trapTable.registered },
+                              syscalls: SyscallCounts(routed: total.syscallsRouted, directGuestReported: 0, gateInstalls: 0,
+                                                      visible: d.config.type != .hvm),
+                              vcpuInfo: d.vcpus.map { v in
+                                  let state: Character
+                                  switch v.runState.load(ordering: .relaxed) {
+                                  case 1: state = "r"
+                                  case 2: state = "b"
+                                  case 3: state = "s"
+                                  default: state = d.lifecycle.withLock { $0.paused } ? "p" : (v.id == 0 ? "-" : "o")
+                                  }
+                                  return VCPUInfo(id: v.id, state: state, pcpu: nil, cpuSeconds: Double(v.cpuNanoseconds) / 1e9)
+                              },
+                              weight: 256, cap: 0)
     }
 
     /// A domain's console output (live or ended).

@@ -17,6 +17,61 @@ public struct DomainSnapshot: Sendable, Equatable {
     public var guestOS: String
     /// False for a domain that was destroyed (kept so scripts can still read what it did).
     public var alive: Bool
+    /// Each vCPU's virtual IDT: the entries its kernel registered with set_trap_table.
+    public var trapTables: [[TrapEntry]]
+    /// System-call routing as the hypervisor sees it (or does not).
+    public var syscalls: SyscallCounts
+    /// Per-vCPU run state and placement.
+    public var vcpuInfo: [VCPUInfo]
+    /// Scheduler parameters (credit scheduler).
+    public var weight: Int
+    public var cap: Int
+}
+
+/// How a domain's system calls travel, counted where the hypervisor can count them.
+public struct SyscallCounts: Sendable, Equatable {
+    /// 64-bit PV user `syscall`s routed by xkv's entry to the guest's callback.
+    public var routed: UInt64
+    /// 32-bit PV `int $0x80`s that went straight into the guest kernel (the guest counts them
+    /// in its shared page; the hypervisor cannot see them by design).
+    public var directGuestReported: UInt64
+    /// Times the scheduler installed this domain's 0x80 handler on a pCPU.
+    public var gateInstalls: UInt64
+    /// False for HVM domains: their system calls never reach the hypervisor.
+    public var visible: Bool
+}
+
+/// One vCPU's state for `vcpus` and the console.
+public struct VCPUInfo: Sendable, Equatable {
+    public var id: Int
+    /// r running, b blocked, p paused, - runnable, o offline, s stopped.
+    public var state: Character
+    /// The pCPU it runs on now, if running.
+    public var pcpu: Int?
+    public var cpuSeconds: Double
+}
+
+/// One physical CPU (a host thread of the scheduler).
+public struct PCPUSnapshot: Sendable, Equatable {
+    public var id: Int
+    /// Domain ID and vCPU running there now.
+    public var running: (domain: Int, vcpu: Int)?
+    /// Whose 0x80 handler is installed in this pCPU's slot now: domain, vCPU, cs, address.
+    public var gate80: (domain: Int, vcpu: Int, cs: UInt16, address: UInt64)?
+
+    public static func == (a: PCPUSnapshot, b: PCPUSnapshot) -> Bool {
+        a.id == b.id && a.running?.domain == b.running?.domain && a.running?.vcpu == b.running?.vcpu
+            && a.gate80?.domain == b.gate80?.domain && a.gate80?.vcpu == b.gate80?.vcpu && a.gate80?.address == b.gate80?.address
+    }
+}
+
+/// One gate of xkv's global IDT, the IDT every PV vCPU really uses.
+public struct IDTGate: Sendable, Equatable {
+    public var vector: Int
+    public var entry: UInt64
+    public var gateType: String
+    public var dpl: Int
+    public var name: String
 }
 
 /// An immutable picture of the engine: host, live domains, recently ended ones, the event log.
@@ -26,6 +81,10 @@ public struct EngineSnapshot: Sendable {
     public var ended: [DomainSnapshot]
     public var events: [EngineEvent]
     public var commandsExecuted: UInt64
+    /// The scheduler's physical CPUs.
+    public var pcpus: [PCPUSnapshot]
+    /// xkv's global IDT (the same in every PV domain).
+    public var globalIDT: [IDTGate]
 
     /// The live domain named `name` (or with ID text `name`), else the most recent ended one.
     public func domain(_ name: String) -> DomainSnapshot? {

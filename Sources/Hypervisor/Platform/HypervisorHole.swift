@@ -162,6 +162,14 @@ public enum HypervisorHole {
         }
     }
 
+    /// The global IDT as front ends show it.
+    public static var gates: [IDTGate] {
+        (0..<256).map { v in
+            IDTGate(vector: v, entry: stubsAddress + UInt64(v) * stubSize, gateType: "interrupt64",
+                    dpl: (v == 3 || v == 4 || v == 0x80) ? 3 : 0, name: exceptionName(v))
+        }
+    }
+
     /// Whether `vector` pushes an error code.
     public static func hasErrorCode(_ vector: Int) -> Bool {
         [8, 10, 11, 12, 13, 14, 17, 21, 29, 30].contains(vector)
@@ -171,6 +179,8 @@ public enum HypervisorHole {
     public static func exceptionName(_ vector: Int) -> String {
         let names = ["#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO", "#TS", "#NP", "#SS", "#GP",
                      "#PF", "#15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP"]
+        if vector == 0x80 { return "syscall" }
+        if vector == 0x82 { return "hypercall32" }
         return vector < names.count ? names[vector] : "vector \(vector)"
     }
 }
