@@ -21,6 +21,8 @@ public struct ELFImage: Sendable {
     public let segments: [Segment]
     /// Xen ELF notes by type (`XEN_ELFNOTE_*`), raw descriptor bytes.
     public let xenNotes: [UInt32: [UInt8]]
+    /// xkv's own notes (name "XKV"): type 1 is the guest's report page.
+    public let xkvNotes: [UInt32: [UInt8]]
 
     public init(_ bytes: [UInt8]) throws(ImageError) {
         self.bytes = bytes
@@ -36,6 +38,7 @@ public struct ELFImage: Sendable {
         guard phentsize >= 56, phnum <= 256 else { throw ImageError("bad program header table") }
         var segments: [Segment] = []
         var notes: [UInt32: [UInt8]] = [:]
+        var xkv: [UInt32: [UInt8]] = [:]
         for i in 0..<phnum {
             let (base, overflow) = phoff.addingReportingOverflow(i * phentsize)
             guard !overflow else { throw ImageError("program header \(i) out of the file") }
@@ -52,7 +55,7 @@ public struct ELFImage: Sendable {
                 segments.append(Segment(virtualAddress: try reader.u64(base + 16), physicalAddress: try reader.u64(base + 24),
                                         fileOffset: offset, fileSize: fileSize, memorySize: memorySize))
             case 4: // PT_NOTE
-                try ELFImage.readNotes(reader, from: offset, size: fileSize, into: &notes)
+                try ELFImage.readNotes(reader, from: offset, size: fileSize, xen: &notes, xkv: &xkv)
             default:
                 break
             }
@@ -60,9 +63,11 @@ public struct ELFImage: Sendable {
         guard !segments.isEmpty else { throw ImageError("no loadable segments") }
         self.segments = segments
         self.xenNotes = notes
+        self.xkvNotes = xkv
     }
 
-    private static func readNotes(_ r: ByteReader, from start: UInt64, size: UInt64, into notes: inout [UInt32: [UInt8]]) throws(ImageError) {
+    private static func readNotes(_ r: ByteReader, from start: UInt64, size: UInt64, xen notes: inout [UInt32: [UInt8]],
+                                  xkv: inout [UInt32: [UInt8]]) throws(ImageError) {
         var at = start
         let end = start + size
         while at + 12 <= end {
@@ -73,6 +78,7 @@ public struct ELFImage: Sendable {
             guard nameSize < 64, descSize < 4096, next <= end else { throw ImageError("malformed ELF note") }
             let noteName = try r.bytes(name, Int(nameSize)).prefix { $0 != 0 }
             if Array(noteName) == Array("Xen".utf8) { notes[type] = try r.bytes(desc, Int(descSize)) }
+            if Array(noteName) == Array("XKV".utf8) { xkv[type] = try r.bytes(desc, Int(descSize)) }
             at = next
         }
     }
@@ -80,6 +86,12 @@ public struct ELFImage: Sendable {
     /// A note's value as a string (NUL-terminated text notes).
     public func noteString(_ type: XenNote) -> String? {
         xenNotes[type.rawValue].map { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+
+    /// The guest's report page (xkv note type 1), a virtual address.
+    public var reportPage: UInt64? {
+        guard let d = xkvNotes[1], d.count == 8 || d.count == 4 else { return nil }
+        return d.reversed().reduce(0) { $0 << 8 | UInt64($1) }
     }
 
     /// A note's value as an integer (4- or 8-byte notes).

@@ -286,12 +286,13 @@ public final class Engine: @unchecked Sendable {
         let per = d.vcpus.map { $0.published.withLock { $0.counters } }
         var total = VCPUCounters()
         for c in per { total.add(c) }
+        let report = d.guestReport
         return DomainSnapshot(id: d.id, name: d.name, uuid: d.uuid.description, type: d.config.type, memoryMiB: d.config.memoryMiB,
                               vcpus: d.config.vcpus, state: d.state, cpuSeconds: d.cpuSeconds, counters: total, perVCPU: per,
                               shutdownReason: d.shutdownReason, crashReason: d.crashReason, kernel: d.config.kernel.description,
                               cmdline: d.config.cmdline, guestOS: d.layout.guestOS, alive: true,
                               trapTables: d.vcpus.map { $0.trapTable.registered },
-                              syscalls: SyscallCounts(routed: total.syscallsRouted, directGuestReported: 0, gateInstalls: 0,
+                              syscalls: SyscallCounts(routed: total.syscallsRouted, directGuestReported: report?.int80Direct ?? 0, gateInstalls: 0,
                                                       visible: d.config.type != .hvm),
                               vcpuInfo: d.vcpus.map { v in
                                   let state: Character
@@ -303,7 +304,7 @@ public final class Engine: @unchecked Sendable {
                                   }
                                   return VCPUInfo(id: v.id, state: state, pcpu: nil, cpuSeconds: Double(v.cpuNanoseconds) / 1e9)
                               },
-                              weight: 256, cap: 0)
+                              guestReport: report, weight: 256, cap: 0)
     }
 
     /// A domain's console output (live or ended).

@@ -23,6 +23,8 @@ public struct DomainSnapshot: Sendable, Equatable {
     public var syscalls: SyscallCounts
     /// Per-vCPU run state and placement.
     public var vcpuInfo: [VCPUInfo]
+    /// What the guest reports in its shared page (guest-reported, not counted by xkv).
+    public var guestReport: GuestReport?
     /// Scheduler parameters (credit scheduler).
     public var weight: Int
     public var cap: Int

@@ -17,6 +17,8 @@ public struct PVBootLayout: Sendable {
     public var stackTop: UInt64
     public var mappedEnd: UInt64
     public var guestOS: String
+    /// Guest-physical address of the guest's report page (`GuestReport`), if it has one.
+    public var reportPage: UInt64?
 }
 
 /// Builds a 64-bit PV domain the way Xen's domain builder (libxenguest `xc_dom_*`) does: loads the
@@ -165,7 +167,10 @@ struct PVDomainBuilder {
         return PVBootLayout(virtBase: virtBase, entry: entry, hypercallPage: hypercallPage, startInfo: startInfo, p2m: p2m,
                             xenstoreMFN: pfn(xenstore), consoleMFN: pfn(console), sharedInfoMFN: memory.privateFrame(Private.sharedInfo) / 4096,
                             pageTableBase: tablesStart, rootTableMFN: pfn(tablesStart), pageTableFrames: tableCount,
-                            stackTop: stack + 4096, mappedEnd: mappedEnd, guestOS: image.noteString(.guestOS) ?? "unknown")
+                            stackTop: stack + 4096, mappedEnd: mappedEnd, guestOS: image.noteString(.guestOS) ?? "unknown",
+                            reportPage: image.reportPage.flatMap { va in
+                                va >= virtBase && va < kernelEnd && va & 0xfff == 0 ? pfn(va) << 12 : nil
+                            })
     }
 
     /// `value` rounded up to a multiple of `alignment` (a power of two), reporting a wrap past 2^64.

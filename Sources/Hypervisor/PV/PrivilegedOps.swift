@@ -12,8 +12,23 @@ extension PVVCPU {
     func emulate(_ frame: ExceptionFrame) -> ExitOutcome? {
         switch frame.vector {
         case 6:
-            guard let bytes = try? guestRead(frame.rip, count: 7), bytes == Self.forcedEmulationPrefix else { return nil }
-            return emulateCPUID(frame)
+            if let bytes = try? guestRead(frame.rip, count: 7), bytes == Self.forcedEmulationPrefix {
+                return emulateCPUID(frame)
+            }
+            // PVMCompensation.softwareInterruptAsUD: on PVM `int $N` at CPL 3 raises #UD on the int.
+            if let bytes = try? guestRead(frame.rip, count: 2), bytes[0] == 0xcd {
+                count { $0.compensations[PVMCompensation.softwareInterruptAsUD.rawValue] += 1 }
+                return softwareInterrupt(Int(bytes[1]), at: frame.rip, length: 2, frame: frame)
+            }
+            return nil
+        case 13 where frame.errorCode.map({ $0 & 2 != 0 }) == true:
+            // `int $N` through a gate of too low a DPL in xkv's IDT: the hardware says which vector.
+            let vector = Int((frame.errorCode ?? 0) >> 3) & 0xff
+            guard let bytes = try? guestRead(frame.rip, count: 2), bytes == [0xcd, UInt8(vector)] else { return nil }
+            return softwareInterrupt(vector, at: frame.rip, length: 2, frame: frame)
+        case 0x80:
+            // xkv's 0x80 gate has DPL 3: a guest `int $0x80` arrives with rip past the int.
+            return softwareInterrupt(0x80, at: frame.rip &- 2, length: 2, frame: frame)
         case 13 where frame.errorCode == 0:
             return emulatePrivileged(frame)
         case 14:
@@ -27,6 +42,24 @@ extension PVVCPU {
         default:
             return nil
         }
+    }
+
+    /// `int $N` from the guest, Xen's rule: delivered through the virtual IDT when the entry's DPL
+    /// is at least the caller's ring (1 for guest kernel, 3 for guest user), with rip past the
+    /// `int`; otherwise #GP with error code (N << 3) | 2 and rip on the `int`.
+    func softwareInterrupt(_ vector: Int, at rip: UInt64, length: UInt64, frame: ExceptionFrame) -> ExitOutcome {
+        let callerRing = kernelMode ? 1 : 3
+        var delivered = frame
+        if let entry = trapTable[vector], entry.address != 0, entry.dpl >= callerRing {
+            delivered.vector = vector
+            delivered.errorCode = nil
+            delivered.rip = rip &+ length
+        } else {
+            delivered.vector = 13
+            delivered.errorCode = UInt64(vector) << 3 | 2
+            delivered.rip = rip
+        }
+        return bounce(delivered)
     }
 
     private func emulateCPUID(_ frame: ExceptionFrame) -> ExitOutcome {
