@@ -24,18 +24,28 @@ public struct ELFImage: Sendable {
     /// xkv's own notes (name "XKV"): type 1 is the guest's report page.
     public let xkvNotes: [UInt32: [UInt8]]
 
+    /// True for an ELF32 i386 image (a 32-bit PV kernel), false for ELF64 x86-64.
+    public let is32Bit: Bool
+
     public init(_ bytes: [UInt8]) throws(ImageError) {
         self.bytes = bytes
-        guard bytes.count >= 64, bytes[0..<4] == [0x7f, 0x45, 0x4c, 0x46] else { throw ImageError("not an ELF file") }
-        guard bytes[4] == 2 else { throw ImageError("not a 64-bit ELF (class \(bytes[4])); 32-bit PV kernels need type=pv with a pv32 builder") }
+        guard bytes.count >= 52, bytes[0..<4] == [0x7f, 0x45, 0x4c, 0x46] else { throw ImageError("not an ELF file") }
+        guard bytes[4] == 1 || bytes[4] == 2 else { throw ImageError("unknown ELF class \(bytes[4])") }
         guard bytes[5] == 1 else { throw ImageError("not a little-endian ELF") }
+        let wide = bytes[4] == 2
+        is32Bit = !wide
         let reader = ByteReader(bytes)
-        guard try reader.u16(18) == 62 else { throw ImageError("not an x86-64 ELF (machine \(try reader.u16(18)))") }
-        entry = try reader.u64(24)
-        let phoff = try reader.u64(32)
-        let phentsize = UInt64(try reader.u16(54))
-        let phnum = UInt64(try reader.u16(56))
-        guard phentsize >= 56, phnum <= 256 else { throw ImageError("bad program header table") }
+        let machine = try reader.u16(18)
+        guard machine == (wide ? 62 : 3) else {
+            throw ImageError("not an \(wide ? "x86-64" : "i386") ELF (machine \(machine))")
+        }
+        // ELF64 and ELF32 differ in field widths and offsets; read each through one table.
+        func word(_ offset: UInt64) throws(ImageError) -> UInt64 { wide ? try reader.u64(offset) : UInt64(try reader.u32(offset)) }
+        entry = try word(24)
+        let phoff = try word(wide ? 32 : 28)
+        let phentsize = UInt64(try reader.u16(wide ? 54 : 42))
+        let phnum = UInt64(try reader.u16(wide ? 56 : 44))
+        guard phentsize >= (wide ? 56 : 32), phnum <= 256 else { throw ImageError("bad program header table") }
         var segments: [Segment] = []
         var notes: [UInt32: [UInt8]] = [:]
         var xkv: [UInt32: [UInt8]] = [:]
@@ -43,16 +53,16 @@ public struct ELFImage: Sendable {
             let (base, overflow) = phoff.addingReportingOverflow(i * phentsize)
             guard !overflow else { throw ImageError("program header \(i) out of the file") }
             let type = try reader.u32(base)
-            let offset = try reader.u64(base + 8)
-            let fileSize = try reader.u64(base + 32)
+            let offset = try word(base + (wide ? 8 : 4))
+            let fileSize = try word(base + (wide ? 32 : 16))
             guard offset <= UInt64(bytes.count), fileSize <= UInt64(bytes.count) - offset else {
                 throw ImageError("segment \(i) lies outside the file")
             }
             switch type {
             case 1: // PT_LOAD
-                let memorySize = try reader.u64(base + 40)
+                let memorySize = try word(base + (wide ? 40 : 20))
                 guard memorySize >= fileSize else { throw ImageError("segment \(i): memory size below file size") }
-                segments.append(Segment(virtualAddress: try reader.u64(base + 16), physicalAddress: try reader.u64(base + 24),
+                segments.append(Segment(virtualAddress: try word(base + (wide ? 16 : 8)), physicalAddress: try word(base + (wide ? 24 : 12)),
                                         fileOffset: offset, fileSize: fileSize, memorySize: memorySize))
             case 4: // PT_NOTE
                 try ELFImage.readNotes(reader, from: offset, size: fileSize, xen: &notes, xkv: &xkv)

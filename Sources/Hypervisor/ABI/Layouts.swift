@@ -22,6 +22,40 @@ public enum StartInfo64 {
     public static let magicValue = "xen-3.0-x86_64"
 }
 
+/// `struct start_info` as a 32-bit (compat) guest sees it.
+public enum StartInfo32 {
+    public static let size = 1112
+    public static let magic = 0
+    public static let nrPages = 32
+    public static let sharedInfo = 36
+    public static let flags = 40
+    public static let storeMFN = 44
+    public static let storeEvtchn = 48
+    public static let consoleMFN = 52
+    public static let consoleEvtchn = 56
+    public static let ptBase = 60
+    public static let nrPtFrames = 64
+    public static let mfnList = 68
+    public static let modStart = 72
+    public static let modLength = 76
+    public static let cmdLine = 80
+    public static let firstP2MPFN = 1104
+    public static let nrP2MFrames = 1108
+    public static let magicValue = "xen-3.0-x86_32p"
+}
+
+/// `struct trap_info` (32-bit): {vector, flags, cs, address (u32)}.
+public enum TrapInfo32 {
+    public static let size = 8
+    public static let vector = 0, flags = 1, cs = 2, address = 4
+}
+
+/// `struct callback_register` (32-bit): address is {cs, eip}.
+public enum CallbackRegister32 {
+    public static let size = 12
+    public static let type = 0, flags = 2, cs = 4, eip = 8
+}
+
 /// `struct trap_info` (64-bit): one entry of a virtual IDT.
 public enum TrapInfo64 {
     public static let size = 16

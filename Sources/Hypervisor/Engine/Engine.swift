@@ -169,15 +169,18 @@ public final class Engine: @unchecked Sendable {
     }
 
     private func buildPV(id: Int, config: DomainConfig, image: ELFImage) throws(DomainError) -> Domain {
+        if image.is32Bit && config.vcpus > 1 {
+            throw .unsupported("32-bit PV domains have one vCPU in this build (vcpus=\(config.vcpus))")
+        }
         do {
             let vm = try kvm.createVM()
             let ramBytes = UInt64(config.memoryMiB) << 20
             let nrPages = ramBytes >> 12
             try vm.addMemory(guestPhysical: 0, size: ramBytes)
             let privateBase = (ramBytes + 0x1f_ffff) & ~0x1f_ffff
-            let privateFrames = PVDomainBuilder.privateFrameCount(nrPages: nrPages)
-            try vm.addMemory(guestPhysical: privateBase, size: privateFrames * 4096)
-            let memory = PVMemory(nrPages: nrPages, privateBase: privateBase, privateFrames: privateFrames, physical: vm.memory)
+            let frames = PrivateLayout(nrPages: nrPages, compat: image.is32Bit)
+            try vm.addMemory(guestPhysical: privateBase, size: frames.count * 4096)
+            let memory = PVMemory(nrPages: nrPages, privateBase: privateBase, layout: frames, compat: image.is32Bit, physical: vm.memory)
             let builder = PVDomainBuilder(image: image, memory: memory, cmdline: config.cmdline)
             let layout = try builder.build()
             let domain = Domain(id: id, config: config, uuid: config.uuid ?? .random(), vm: vm, memory: memory, layout: layout,
@@ -188,6 +191,7 @@ public final class Engine: @unchecked Sendable {
                 try PVBoot.prepare(vcpu, layout: layout, cpuid: cpuid, boot: index == 0)
                 let pv = PVVCPU(vcpu: vcpu, domain: domain)
                 pv.kernelBase = layout.rootTableMFN << 12
+                pv.compat = layout.compat
                 vcpus.append(pv)
             }
             domain.attach(vcpus)

@@ -45,22 +45,25 @@ extension PVVCPU {
         switch a.a1 {
         case 2: // GNTTABOP_setup_table
             guard a.a3 == 1 else { return a.a3 == 0 ? .success : .error(.einval) }
-            guard let raw = try? guestRead(a.a2, count: GnttabSetupTable.size) else { return .error(.efault) }
+            // 64-bit: {u16 dom; u32 nr_frames; i16 status; u64 frame_list}; 32-bit: the handle is a u32 at 12.
+            guard let raw = try? guestRead(a.a2, count: compat ? 16 : GnttabSetupTable.size) else { return .error(.efault) }
             let dom = UInt16(raw[0]) | UInt16(raw[1]) << 8
             let frames = raw[4..<8].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-            let list = raw[16..<24].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            let list = compat ? raw[12..<16].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+                              : raw[16..<24].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
             let statusAt = a.a2 &+ UInt64(GnttabSetupTable.status)
             guard UInt64(dom) == Self.domidSelf || Int(dom) == domain.id else {
                 return (try? guestStore(Int16(-2), at: statusAt)) == nil ? .error(.efault) : .success  // GNTST_bad_domain
             }
-            guard UInt64(frames) <= PVDomainBuilder.Private.grantFrameCount else {
+            guard UInt64(frames) <= PrivateLayout.grantFrameCount else {
                 return (try? guestStore(Int16(-1), at: statusAt)) == nil ? .error(.efault) : .success  // GNTST_general_error
             }
             do {
                 for i in 0..<UInt64(frames) {
-                    let mfn = domain.memory.privateFrame(PVDomainBuilder.Private.grantFrames + i) >> 12
+                    let mfn = domain.memory.privateFrame(domain.memory.layout.grantFrames + i) >> 12
                     domain.memory.allowMapping(mfn)
-                    try guestStore(mfn, at: list &+ i * 8)
+                    if compat { try guestStore(UInt32(truncatingIfNeeded: mfn), at: list &+ i * 4) }
+                    else { try guestStore(mfn, at: list &+ i * 8) }
                 }
                 try guestStore(Int16(0), at: statusAt)
             } catch { return .error(.efault) }

@@ -54,16 +54,47 @@ enum HypercallTable {
 }
 
 extension PVVCPU {
+    /// Counts and dispatches hypercall `number`.
+    private func dispatch(_ number: UInt64, _ args: HypercallArguments) -> HypercallResult {
+        let slot = number < UInt64(Hypercall.slots) ? Int(number) : Hypercall.slots - 1
+        count { $0.hypercalls[slot] += 1 }
+        let handler = number < UInt64(Hypercall.slots) ? HypercallTable.handlers[Int(number)] : nil
+        return handler?(self, args) ?? .error(.enosys)
+    }
+
+    /// A 32-bit hypercall (`int $0x82` from ring 1): eax = number, ebx ecx edx esi edi = args,
+    /// result in eax, execution continues at `resume` (past the `int`).
+    func hypercall32(resume: UInt64, frame: ExceptionFrame?) -> ExitOutcome {
+        let regs = vcpu.registers
+        let low = { (v: UInt64) in v & 0xffff_ffff }
+        let args = HypercallArguments(a1: low(regs.rbx), a2: low(regs.rcx), a3: low(regs.rdx), a4: low(regs.rsi), a5: low(regs.rdi))
+        let result = dispatch(low(regs.rax), args)
+        var out = vcpu.registers
+        switch result {
+        case .registersSet: return .resume
+        case .stop: return .stop
+        case .value(let v): out.rax = v & 0xffff_ffff
+        case .error(let e): out.rax = e.result & 0xffff_ffff
+        case .block: out.rax = 0
+        }
+        out.rip = resume
+        if let frame {
+            // Came through xkv's 0x82 gate (hardware): the CPU frame holds the guest's stack and flags.
+            out.rsp = frame.rsp
+            out.rflags = PVVCPU.sanitize(rflags: frame.rflags)
+            restoreGuestSegments(cs: PVVCPU.ring1CS, ss: PVVCPU.ring1DS)
+        }
+        vcpu.registers = out
+        if case .block = result { return .block }
+        return .resume
+    }
+
     /// A hypercall from guest kernel mode: count it, dispatch it, return to the caller of the
     /// hypercall page (rip = rcx, rflags = r11, result in rax; every other register preserved).
     func hypercall() -> ExitOutcome {
         var regs = vcpu.registers
-        let number = regs.rax
-        let slot = number < UInt64(Hypercall.slots) ? Int(number) : Hypercall.slots - 1
-        count { $0.hypercalls[slot] += 1 }
         let args = HypercallArguments(a1: regs.rdi, a2: regs.rsi, a3: regs.rdx, a4: regs.r10, a5: regs.r8)
-        let handler = number < UInt64(Hypercall.slots) ? HypercallTable.handlers[Int(number)] : nil
-        let result = handler?(self, args) ?? .error(.enosys)
+        let result = dispatch(regs.rax, args)
         switch result {
         case .registersSet:
             return .resume

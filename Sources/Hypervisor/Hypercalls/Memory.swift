@@ -19,6 +19,20 @@ extension PVVCPU {
         guard entry & PTE.present != 0 else { return entry }
         let mfn = (entry & PTE.frameMask) >> 12
         guard domain.memory.guestMayMap(mfn) else { return nil }
+        if compat {
+            // PAE: a 32-bit guest's L3 entries carry only the present bit; kernel pages stay supervisor.
+            switch level {
+            case 1:
+                if entry & PTE.writable != 0, domain.memory.level(of: mfn) != nil { return nil }
+                return entry
+            case 3:
+                guard entry & 0xfff & ~PTE.present == 0, domain.memory.level(of: mfn) == 2 else { return nil }
+                return entry
+            default:
+                guard entry & PTE.largePage == 0, domain.memory.level(of: mfn) == level - 1 else { return nil }
+                return entry
+            }
+        }
         if level == 1 {
             if entry & PTE.writable != 0, domain.memory.level(of: mfn) != nil { return nil }
         } else {
@@ -30,11 +44,18 @@ extension PVVCPU {
     /// `update_va_mapping(va, pte, flags)`: rewrite the L1 entry that maps `va`.
     func updateVAMapping(_ a: HypercallArguments) -> HypercallResult {
         let va = a.a1
-        guard GuestVirtualMemory.isCanonical(va), !HypervisorHole.contains(va) else { return .error(.einval) }
+        // 32-bit guests pass the PTE as two words: (va, low, high, flags).
+        let pte = compat ? (a.a2 & 0xffff_ffff) | (a.a3 << 32) : a.a2
+        let flags = compat ? a.a4 : a.a3
+        if compat {
+            guard va < PVDomainBuilder.compatVirtStart else { return .error(.einval) }
+        } else {
+            guard GuestVirtualMemory.isCanonical(va), !HypervisorHole.contains(va) else { return .error(.einval) }
+        }
         guard let slot = l1Slot(for: va) else { return .error(.einval) }
-        guard let entry = validateEntry(a.a2, level: 1) else { return .error(.einval) }
+        guard let entry = validateEntry(pte, level: 1) else { return .error(.einval) }
         // UVMF_TLB_FLUSH (1) drops everything; otherwise (UVMF_INVLPG, or none) this page.
-        return write(entry, at: slot, invalidating: a.a3 & 3 == 1 ? nil : va)
+        return write(entry, at: slot, invalidating: flags & 3 == 1 ? nil : va)
     }
 
     /// Writes a checked entry through the vCPU (see RingZeroService); a failure crashes the domain.
@@ -89,8 +110,10 @@ extension PVVCPU {
             let address = ptr & ~7
             let mfn = address >> 12
             guard mfn < domain.memory.nrPages, let level = domain.memory.level(of: mfn) else { return .einval }
-            // The hole slots of an L4 belong to the hypervisor.
-            if level == 4 {
+            // The hole slots of an L4, and a 32-bit guest's L2 slots from HYPERVISOR_COMPAT_VIRT_START
+            // (the compat M2P), belong to the hypervisor.
+            if compat && level == 2 && Int((address & 0xfff) / 8) >= PVDomainBuilder.compatFirstXenL2Slot { return .eperm }
+            if !compat && level == 4 {
                 let slot = Int((address & 0xfff) / 8)
                 if slot >= HypervisorHole.m2pSlot && slot < HypervisorHole.m2pSlot + 16 { return .eperm }
             }
@@ -99,13 +122,16 @@ extension PVVCPU {
                 entry = (entry & ~(PTE.accessed | PTE.dirty)) | (old & (PTE.accessed | PTE.dirty))
             }
             if case .stop = write(entry, at: address, invalidating: nil) { return .ebusy }
+            if compat && level == 3 && mfn << 12 == kernelBase, refreshCompatL3() == false { return .ebusy }
             return nil
         case 1: // MMU_MACHPHYS_UPDATE: set M2P[mfn] = val
             let mfn = ptr >> 12
             guard mfn < domain.memory.nrPages else { return .einval }
-            let m2p = PVDomainBuilder.m2pLayout(nrPages: domain.memory.nrPages)
-            let data = domain.memory.privateFrame(PVDomainBuilder.Private.m2pL1s + m2p.l1s)
-            return (try? phys.store(val, at: data + mfn * 8)) == nil ? .efault : nil
+            let layout = domain.memory.layout
+            if domain.memory.compat {
+                guard (try? phys.store(UInt32(truncatingIfNeeded: val), at: domain.memory.privateFrame(layout.compatM2PData) + mfn * 4)) != nil else { return .efault }
+            }
+            return (try? phys.store(val, at: domain.memory.privateFrame(layout.m2pData) + mfn * 8)) == nil ? .efault : nil
         default:
             return .enosys
         }
@@ -118,9 +144,12 @@ extension PVVCPU {
         var done: UInt64 = 0
         var result = HypercallResult.success
         for i in 0..<a.a2 {
-            guard let op = try? guestRead(a.a1 &+ i * UInt64(MMUExtOp64.size), count: MMUExtOp64.size) else { result = .error(.efault); break }
+            let size = UInt64(compat ? 12 : MMUExtOp64.size)
+            guard let op = try? guestRead(a.a1 &+ i * size, count: Int(size)) else { result = .error(.efault); break }
             let cmd = UInt32(op[0]) | UInt32(op[1]) << 8 | UInt32(op[2]) << 16 | UInt32(op[3]) << 24
-            let arg1 = op[8..<16].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            // 32-bit ops are {u32 cmd; u32 arg1; u32 arg2}.
+            let arg1 = compat ? op[4..<8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+                              : op[8..<16].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
             if let error = applyMMUExt(cmd: cmd, arg1: arg1) { result = .error(error); break }
             done += 1
         }
@@ -138,6 +167,12 @@ extension PVVCPU {
             guard arg1 << 12 != kernelBase, arg1 << 12 != userBase else { return .ebusy }
             domain.memory.setLevel(nil, of: arg1)
             return nil
+        case .newBasePtr where compat:
+            guard domain.memory.level(of: arg1) == 3 else { return .einval }
+            kernelBase = arg1 << 12
+            return refreshCompatL3() ? nil : .efault
+        case .newUserBasePtr where compat:
+            return .einval
         case .newBasePtr, .newUserBasePtr:
             guard arg1 != 0 || cmd == .newUserBasePtr else { return .einval }
             if arg1 != 0 { guard domain.memory.level(of: arg1) == 4 else { return .einval } }
@@ -156,6 +191,24 @@ extension PVVCPU {
             return nil
         case .setLDT:
             return arg1 == 0 ? nil : .einval
+        }
+    }
+
+    /// A 32-bit guest's PAE L3 is reached through xkv's copy of it (see PVDomainBuilder): after
+    /// the guest changes its L3 or loads another, the copy's four entries are rewritten from the
+    /// vCPU, and every translation is dropped.
+    func refreshCompatL3() -> Bool {
+        let memory = domain.memory
+        let copy = memory.privateFrame(memory.layout.compatL3)
+        do {
+            for i in 0..<UInt64(4) {
+                let entry = try memory.physical.load(UInt64.self, at: kernelBase + i * 8)
+                try writePageTableEntry(PVDomainBuilder.widenPDPTE(entry), at: copy + i * 8, privateFrame: true)
+            }
+            return true
+        } catch {
+            _ = crash("cannot load the new page-table base: \(error)")
+            return false
         }
     }
 
@@ -219,7 +272,7 @@ extension PVVCPU {
                 descriptors.append(d)
             }
         }
-        let gdt = domain.memory.privateFrame(PVDomainBuilder.Private.holePages + UInt64(HypervisorHole.Page.gdt))
+        let gdt = domain.memory.privateFrame(domain.memory.layout.holePages + UInt64(HypervisorHole.Page.gdt))
         do {
             try domain.memory.physical.fill(gdt, count: HypervisorHole.Selector.firstReservedEntry * 8, with: 0)
             for (i, d) in descriptors.enumerated() { try domain.memory.physical.store(d, at: gdt + UInt64(i * 8)) }

@@ -8,6 +8,10 @@ extension PVVCPU {
             guard let dom = try? guestLoad(UInt16.self, at: a.a2) else { return .error(.efault) }
             guard UInt64(dom) == Self.domidSelf || Int(dom) == domain.id else { return .error(.esrch) }
             return .value(domain.memory.nrPages)
+        case 12 where compat: // {u32 v_start, v_end, max_mfn}: the compat M2P below 4 GiB
+            let start = PVDomainBuilder.compatVirtStart
+            let words = [UInt32(start), UInt32(start + domain.memory.nrPages * 4), UInt32(domain.memory.nrPages - 1)]
+            return (try? guestWrite(words.flatMap(\.littleEndianBytes), at: a.a2)) == nil ? .error(.efault) : .success
         case 12: // XENMEM_machphys_mapping: {v_start, v_end, max_mfn}
             let start: UInt64
             if domain.engineInfo.hostIsPVM {

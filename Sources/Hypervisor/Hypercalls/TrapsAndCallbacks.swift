@@ -15,14 +15,19 @@ extension PVVCPU {
             published.withLock { $0.trapTable.clear() }
             return .success
         }
+        let size = compat ? TrapInfo32.size : TrapInfo64.size
         for i in 0..<Self.maxTrapTableEntries {
-            let at = a.a1 &+ UInt64(i * TrapInfo64.size)
-            guard let raw = try? guestRead(at, count: TrapInfo64.size) else { return .error(.efault) }
-            let address = raw[TrapInfo64.address..<TrapInfo64.address + 8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            let at = a.a1 &+ UInt64(i * size)
+            guard let raw = try? guestRead(at, count: size) else { return .error(.efault) }
+            let address = compat
+                ? raw[TrapInfo32.address..<TrapInfo32.address + 4].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+                : raw[TrapInfo64.address..<TrapInfo64.address + 8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
             if address == 0 { return .success }
             guard GuestVirtualMemory.isCanonical(address), !HypervisorHole.contains(address) else { return .error(.einval) }
-            let cs = UInt16(raw[TrapInfo64.cs]) | UInt16(raw[TrapInfo64.cs + 1]) << 8
-            let entry = TrapEntry(vector: raw[TrapInfo64.vector], flags: raw[TrapInfo64.flags], cs: cs | 3, address: address)
+            var cs = UInt16(raw[TrapInfo64.cs]) | UInt16(raw[TrapInfo64.cs + 1]) << 8
+            // An RPL below the guest kernel's ring is raised to it: ring 1 (32-bit) or ring 3 (64-bit).
+            cs = compat ? (cs & 3 == 0 ? cs | 1 : cs) : cs | 3
+            let entry = TrapEntry(vector: raw[TrapInfo64.vector], flags: raw[TrapInfo64.flags], cs: cs, address: address)
             published.withLock { $0.trapTable[Int(entry.vector)] = entry }
         }
         return .error(.e2big)
@@ -30,13 +35,17 @@ extension PVVCPU {
 
     /// `callback_op(cmd, arg)`: register (0) or unregister (1, nmi only) a callback.
     func callbackOp(_ a: HypercallArguments) -> HypercallResult {
-        guard let raw = try? guestRead(a.a2, count: a.a1 == 0 ? CallbackRegister64.size : 4) else { return .error(.efault) }
+        let size = compat ? CallbackRegister32.size : CallbackRegister64.size
+        guard let raw = try? guestRead(a.a2, count: a.a1 == 0 ? size : 4) else { return .error(.efault) }
         let typeValue = UInt16(raw[0]) | UInt16(raw[1]) << 8
         guard let type = CallbackType(rawValue: typeValue) else { return .error(.einval) }
         switch a.a1 {
         case 0:
             let flags = UInt16(raw[2]) | UInt16(raw[3]) << 8
-            let address = raw[8..<16].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            // 32-bit: {cs, eip}; the handler runs in the flat ring-1 segment it names.
+            let address = compat
+                ? raw[CallbackRegister32.eip..<CallbackRegister32.eip + 4].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+                : raw[8..<16].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
             guard GuestVirtualMemory.isCanonical(address), !HypervisorHole.contains(address) else { return .error(.einval) }
             callbacks[type] = Callback(address: address, masksEvents: flags & 1 != 0)
             return .success
@@ -51,6 +60,12 @@ extension PVVCPU {
 
     /// `set_callbacks(event, failsafe, syscall)`, the older 64-bit interface.
     func setCallbacks(_ a: HypercallArguments) -> HypercallResult {
+        if compat {
+            // (event_cs, event_eip, failsafe_cs, failsafe_eip)
+            callbacks[.event] = Callback(address: a.a2, masksEvents: false)
+            callbacks[.failsafe] = Callback(address: a.a4, masksEvents: true)
+            return .success
+        }
         for address in [a.a1, a.a2, a.a3] where !GuestVirtualMemory.isCanonical(address) || HypervisorHole.contains(address) {
             return .error(.einval)
         }
@@ -69,6 +84,7 @@ extension PVVCPU {
 
     /// `set_segment_base(which, base)`: fs, user gs, kernel gs.
     func setSegmentBase(_ a: HypercallArguments) -> HypercallResult {
+        guard !compat else { return .error(.enosys) }   // 64-bit PV only
         let base = a.a2
         var sregs = vcpu.specialRegisters
         switch a.a1 {
@@ -96,6 +112,7 @@ extension PVVCPU {
     /// base; the event mask becomes !IF.
     /// A frame that cannot be read crashes the domain, as on Xen.
     func iret(_ a: HypercallArguments) -> HypercallResult {
+        guard !compat else { return .error(.enosys) }   // 32-bit guests return with a real iret from ring 1
         var regs = vcpu.registers
         guard let raw = try? guestRead(regs.rsp, count: IretContext64.size) else {
             _ = crash("HYPERVISOR_iret with an unreadable frame at \(regs.rsp.hex)")
@@ -140,21 +157,33 @@ extension PVVCPU {
 
     /// A KVM segment for a guest selector, from Xen's reserved entries or the guest's GDT (set_gdt).
     func segment(forSelector selector: UInt16, code: Bool) -> kvm_segment? {
-        if selector & ~3 == HypervisorHole.Selector.ring3CS64 & ~3 { return code ? PVVCPU.guestCS : nil }
-        if selector & ~3 == HypervisorHole.Selector.ring3DS & ~3 { return code ? nil : PVVCPU.guestSS }
+        if compat {
+            let flat: [(UInt16, kvm_segment, Bool)] = [
+                (HypervisorHole.Selector.ring1CS, PVVCPU.ring1CS, true), (HypervisorHole.Selector.ring1DS, PVVCPU.ring1DS, false),
+                (HypervisorHole.Selector.compatRing3CS, PVVCPU.ring3CS32, true), (HypervisorHole.Selector.compatRing3DS, PVVCPU.ring3DS32, false),
+            ]
+            if let match = flat.first(where: { $0.0 & ~3 == selector & ~3 }) {
+                var segment = match.1
+                segment.selector = selector
+                return match.2 == code ? segment : nil
+            }
+        } else {
+            if selector & ~3 == HypervisorHole.Selector.ring3CS64 & ~3 { return code ? PVVCPU.guestCS : nil }
+            if selector & ~3 == HypervisorHole.Selector.ring3DS & ~3 { return code ? nil : PVVCPU.guestSS }
+        }
         guard selector & 4 == 0, Int(selector >> 3) < HypervisorHole.Selector.firstReservedEntry, selector >= 8 else { return nil }
-        let gdt = domain.memory.privateFrame(PVDomainBuilder.Private.holePages + UInt64(HypervisorHole.Page.gdt))
+        let gdt = domain.memory.privateFrame(domain.memory.layout.holePages + UInt64(HypervisorHole.Page.gdt))
         guard let d = try? domain.memory.physical.load(UInt64.self, at: gdt + UInt64(selector & ~7)) else { return nil }
         let present = d >> 47 & 1 == 1, s = d >> 44 & 1 == 1, dpl = d >> 45 & 3, type = UInt8(d >> 40 & 0xf)
         let isCode = type & 8 != 0
-        guard present, s, dpl == 3, isCode == code, code || type & 2 != 0 else { return nil }
+        guard present, s, dpl == 3 || (compat && dpl == 1), isCode == code, code || type & 2 != 0 else { return nil }
         var seg = kvm_segment()
         seg.selector = selector
         seg.base = (d >> 16 & 0xff_ffff) | (d >> 56 & 0xff) << 24
         seg.limit = UInt32(truncatingIfNeeded: (d & 0xffff) | (d >> 48 & 0xf) << 16)
         seg.g = UInt8(d >> 55 & 1)
         if seg.g == 1 { seg.limit = seg.limit << 12 | 0xfff }
-        seg.type = type; seg.present = 1; seg.dpl = 3; seg.s = 1
+        seg.type = type; seg.present = 1; seg.dpl = UInt8(dpl); seg.s = 1
         seg.l = UInt8(d >> 53 & 1); seg.db = UInt8(d >> 54 & 1); seg.avl = UInt8(d >> 52 & 1)
         return seg
     }

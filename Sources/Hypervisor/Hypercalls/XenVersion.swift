@@ -21,7 +21,8 @@ extension PVVCPU {
         case .changeset:
             return copyOut(fixed("xkv", 64), to: a.a2)
         case .platformParameters:
-            return copyOut(HypervisorHole.start.littleEndianBytes, to: a.a2)
+            // virt_start: where the hypervisor's part of the guest's address space begins.
+            return copyOut(compat ? UInt32(PVDomainBuilder.compatVirtStart).littleEndianBytes : HypervisorHole.start.littleEndianBytes, to: a.a2)
         case .getFeatures:
             guard let index = try? guestLoad(UInt32.self, at: a.a2) else { return .error(.efault) }
             // Submap 0: XENFEAT_mmu_pt_update_preserve_ad (5), which mmu_update honours.

@@ -19,18 +19,25 @@ enum PVBoot {
         try vcpu.setCPUID(cpuid.kvmTable)
         var sregs = try vcpu.fetchSpecialRegisters()
         sregs.cr0 = cr0
-        sregs.cr3 = layout.rootTableMFN << 12
+        sregs.cr3 = layout.hardwareRoot
         sregs.cr4 = cr4
         sregs.efer = efer
         sregs.gdt.base = HypervisorHole.gdtAddress
         sregs.gdt.limit = 0xffff
         sregs.idt.base = HypervisorHole.idtAddress
         sregs.idt.limit = 0xfff
-        sregs.cs = PVVCPU.guestCS
-        sregs.ss = PVVCPU.guestSS
-        var null = kvm_segment()
-        null.unusable = 1
-        sregs.ds = null; sregs.es = null; sregs.fs = null; sregs.gs = null
+        if layout.compat {
+            // 32-bit PV: the kernel starts in ring 1 with FLAT_RING1_CS/DS in every segment register.
+            sregs.cs = PVVCPU.ring1CS
+            sregs.ss = PVVCPU.ring1DS
+            sregs.ds = PVVCPU.ring1DS; sregs.es = PVVCPU.ring1DS; sregs.fs = PVVCPU.ring1DS; sregs.gs = PVVCPU.ring1DS
+        } else {
+            sregs.cs = PVVCPU.guestCS
+            sregs.ss = PVVCPU.guestSS
+            var null = kvm_segment()
+            null.unusable = 1
+            sregs.ds = null; sregs.es = null; sregs.fs = null; sregs.gs = null
+        }
         var ldt = kvm_segment()
         ldt.unusable = 1
         ldt.type = 2

@@ -40,6 +40,7 @@ extension PVVCPU {
         case .shutdown:
             return crash("triple fault (KVM_EXIT_SHUTDOWN) at rip \(vcpu.registers.rip.hex)")
         case .internalError(let sub):
+            if compat, let outcome = compatSoftwareInterrupt() { return outcome }
             return crash("KVM could not emulate an instruction (internal error \(sub)) at rip \(vcpu.registers.rip.hex)")
         case .failEntry(let reason):
             return crash("KVM could not enter the guest (hardware reason \(reason.hex))")
@@ -105,7 +106,12 @@ extension PVVCPU {
         guard frame.cs & 3 != 0 else {
             return crash("\(HypervisorHole.exceptionName(vector)) inside xkv's ring-0 code at rip \(frame.rip.hex)")
         }
-        restoreGuestSegments()
+        if compat {
+            kernelMode = frame.cs & 3 != 3
+            if vector == 0x82 && kernelMode { return hypercall32(resume: frame.rip, frame: frame) }
+        } else {
+            restoreGuestSegments()
+        }
         if let outcome = emulate(frame) { return outcome }
         return bounce(frame)
     }
@@ -116,7 +122,7 @@ extension PVVCPU {
         guard rsp >= HypervisorHole.base + UInt64(HypervisorHole.Page.stack) * 4096,
               rsp + UInt64(words * 8) <= HypervisorHole.stackTop else { return nil }
         let offset = rsp - HypervisorHole.base
-        let gpa = domain.memory.privateFrame(PVDomainBuilder.Private.holePages) + offset
+        let gpa = domain.memory.privateFrame(domain.memory.layout.holePages) + offset
         guard let bytes = try? domain.memory.physical.read(gpa, count: words * 8) else { return nil }
         let w = (0..<words).map { i in bytes[i * 8..<i * 8 + 8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) } }
         let e = hasError ? 1 : 0
@@ -128,6 +134,7 @@ extension PVVCPU {
     /// (`create_bounce_frame`): RCX, R11, [error code], RIP, CS|mask<<32, RFLAGS, RSP, SS.
     /// No handler, or a frame that cannot be written: the domain crashes, as on Xen.
     func bounce(_ frame: ExceptionFrame) -> ExitOutcome {
+        if compat { return bounce32(frame) }
         let name = HypervisorHole.exceptionName(frame.vector)
         guard let entry = trapTable[frame.vector], entry.address != 0 else {
             var detail = "at rip \(frame.rip.hex)"
@@ -168,7 +175,70 @@ extension PVVCPU {
     }
 
     var vcpuInfoAddress: UInt64 {
-        domain.memory.privateFrame(PVDomainBuilder.Private.sharedInfo) + UInt64(id * SharedInfo64.vcpuInfoSize)
+        domain.memory.privateFrame(domain.memory.layout.sharedInfo) + UInt64(id * SharedInfo64.vcpuInfoSize)
+    }
+
+    // MARK: 32-bit PV (compat)
+
+    /// PVMCompensation.compatIntAsInternalError: on PVM, `int $N` in 32-bit ring 1 makes KVM's
+    /// emulator give up; xkv decodes the `int` at rip itself. `int $0x82` from ring 1 is a
+    /// hypercall; any other vector follows the DPL rule.
+    private func compatSoftwareInterrupt() -> ExitOutcome? {
+        let regs = vcpu.registers
+        let sregs = vcpu.specialRegisters
+        guard let bytes = try? guestRead(regs.rip, count: 2), bytes[0] == 0xcd else { return nil }
+        count { $0.compensations[PVMCompensation.compatIntAsInternalError.rawValue] += 1 }
+        kernelMode = sregs.cs.selector & 3 != 3
+        if bytes[1] == 0x82 && kernelMode { return hypercall32(resume: regs.rip &+ 2, frame: nil) }
+        let frame = ExceptionFrame(vector: Int(bytes[1]), errorCode: nil, rip: regs.rip, cs: UInt64(sregs.cs.selector),
+                                   rflags: regs.rflags, rsp: regs.rsp, ss: UInt64(sregs.ss.selector))
+        return softwareInterrupt(Int(bytes[1]), at: regs.rip, length: 2, frame: frame)
+    }
+
+    /// Bounces an exception to a 32-bit guest kernel with Xen's compat frame: from ring 3, on the
+    /// stack_switch stack: [error code], EIP, CS (event mask in bits 16-23), EFLAGS, ESP, SS;
+    /// from ring 1, on the current stack: [error code], EIP, CS, EFLAGS. A null or unusable
+    /// handler selector crashes the domain, as on Xen.
+    func bounce32(_ frame: ExceptionFrame) -> ExitOutcome {
+        let name = HypervisorHole.exceptionName(frame.vector)
+        guard let entry = trapTable[frame.vector], entry.address != 0, entry.cs & ~3 != 0 else {
+            var detail = "at eip \(frame.rip.hex)"
+            if frame.vector == 14 { detail += ", cr2 \(vcpu.specialRegisters.cr2.hex)" }
+            if let code = frame.errorCode { detail += ", error code \(code.hex)" }
+            return crash("unhandled \(name) \(detail): no handler in the trap table")
+        }
+        guard let codeSegment = segment(forSelector: entry.cs, code: true) else {
+            return crash("\(name) handler selector \(entry.cs) is not a usable ring-1 code segment")
+        }
+        let fromUser = frame.cs & 3 == 3
+        let savedMask = UInt64(eventMask)
+        var words: [UInt64] = []
+        if let code = frame.errorCode { words.append(code) }
+        let savedFlags = (frame.rflags & ~0x200) | (savedMask == 0 ? 0x200 : 0)
+        words += [frame.rip & 0xffff_ffff, (frame.cs & 0xffff) | savedMask << 16, savedFlags & 0xffff_ffff]
+        if fromUser { words += [frame.rsp & 0xffff_ffff, frame.ss & 0xffff] }
+        let base = fromUser ? kernelSP : frame.rsp
+        let stack = (base &- UInt64(words.count * 4)) & 0xffff_ffff
+        let stackSelector = fromUser ? kernelSS : UInt16(truncatingIfNeeded: frame.ss)
+        guard let stackSegment = segment(forSelector: stackSelector, code: false) else {
+            return crash("cannot bounce \(name): kernel stack selector \(stackSelector) is not usable (stack_switch)")
+        }
+        do {
+            try guestWrite(words.flatMap { UInt32(truncatingIfNeeded: $0).littleEndianBytes }, at: stack)
+        } catch {
+            return crash("cannot bounce \(name) at eip \(frame.rip.hex): kernel stack \(stack.hex) not writable (\(error))")
+        }
+        if entry.masksEvents { eventMask = 1 }
+        var regs = vcpu.registers
+        regs.rsp = stack
+        regs.rip = entry.address
+        regs.rflags = PVVCPU.sanitize(rflags: frame.rflags) & ~0x4_4100
+        vcpu.registers = regs
+        restoreGuestSegments(cs: codeSegment, ss: stackSegment)
+        kernelMode = true
+        count { $0.exceptionsBounced[frame.vector] += 1 }
+        if frame.vector == 0x80 { count { $0.syscallsRouted += 1 } }
+        return .resume
     }
 
     // MARK: Guest port I/O
@@ -194,6 +264,7 @@ extension PVVCPU {
     }
 }
 
-extension UInt64 {
-    var littleEndianBytes: [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: self >> (8 * $0)) } }
+extension FixedWidthInteger {
+    /// The value's bytes, least significant first (the guest's byte order).
+    var littleEndianBytes: [UInt8] { (0..<Self.bitWidth / 8).map { UInt8(truncatingIfNeeded: self >> (8 * $0)) } }
 }

@@ -12,6 +12,10 @@ public final class PVMemory: Sendable {
     public let privateBase: UInt64
     public let privateFrames: UInt64
     public let physical: GuestPhysicalMemory
+    /// Where each private frame is.
+    let layout: PrivateLayout
+    /// A 32-bit PV (compat) domain.
+    public let compat: Bool
 
     struct Tables {
         /// Page-table frames and their level (1-4).
@@ -21,12 +25,17 @@ public final class PVMemory: Sendable {
     }
     let tables = Mutex(Tables())
 
-    init(nrPages: UInt64, privateBase: UInt64, privateFrames: UInt64, physical: GuestPhysicalMemory) {
+    init(nrPages: UInt64, privateBase: UInt64, layout: PrivateLayout, compat: Bool, physical: GuestPhysicalMemory) {
         self.nrPages = nrPages
         self.privateBase = privateBase
-        self.privateFrames = privateFrames
+        self.privateFrames = layout.count
+        self.layout = layout
+        self.compat = compat
         self.physical = physical
     }
+
+    /// The guest-physical end of xkv's private frames.
+    var privateEnd: UInt64 { privateBase + privateFrames * 4096 }
 
     /// Guest-physical address of private frame `index`.
     func privateFrame(_ index: UInt64) -> UInt64 { privateBase + index * 4096 }

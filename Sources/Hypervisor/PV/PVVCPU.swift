@@ -12,7 +12,10 @@ final class PVVCPU: @unchecked Sendable {
     var id: Int { vcpu.id }
 
     // Guest mode: 64-bit PV kernel and user both run in ring 3; xkv tracks which one it is.
+    // A 32-bit PV guest's mode is its ring (1 kernel, 3 user), read at each exit.
     var kernelMode = true
+    /// A 32-bit PV (compat) vCPU.
+    var compat = false
     var callbacks: [CallbackType: Callback] = [:]
     var kernelSS: UInt16 = HypervisorHole.Selector.ring3DS
     var kernelSP: UInt64 = 0
@@ -55,12 +58,13 @@ final class PVVCPU: @unchecked Sendable {
     /// hole, mapped with the user bit at every level (as every 64-bit PV mapping is).
     func guestRead(_ address: UInt64, count: Int) throws(MemoryFault) -> [UInt8] {
         try checkGuestRange(address, count: count)
-        return try guestMemory.read(address, count: count, AccessKind(write: false, user: true))
+        // 64-bit PV mappings all carry the user bit; a 32-bit kernel's own pages are supervisor.
+        return try guestMemory.read(address, count: count, AccessKind(write: false, user: !compat))
     }
 
     func guestWrite(_ bytes: [UInt8], at address: UInt64) throws(MemoryFault) {
         try checkGuestRange(address, count: bytes.count)
-        try guestMemory.write(bytes, at: address, user: true)
+        try guestMemory.write(bytes, at: address, user: !compat)
     }
 
     func guestLoad<T: FixedWidthInteger>(_ type: T.Type = T.self, at address: UInt64) throws(MemoryFault) -> T {
@@ -74,6 +78,11 @@ final class PVVCPU: @unchecked Sendable {
 
     private func checkGuestRange(_ address: UInt64, count: Int) throws(MemoryFault) {
         let (end, overflow) = address.addingReportingOverflow(UInt64(max(count, 1) - 1))
+        if compat {
+            // A 32-bit guest's pointers reach its 4 GiB only.
+            guard !overflow, end < 1 << 32 else { throw .outOfRange(address: address, length: UInt64(count)) }
+            return
+        }
         guard !overflow, !HypervisorHole.contains(address), !HypervisorHole.contains(end),
               !(address < HypervisorHole.start && end >= HypervisorHole.end) else {
             throw .outOfRange(address: address, length: UInt64(count))
@@ -96,16 +105,29 @@ final class PVVCPU: @unchecked Sendable {
         return s
     }()
 
+    /// Flat 32-bit segments of a compat guest: ring-1 kernel and ring-3 user.
+    static let ring1CS = flat32(HypervisorHole.Selector.ring1CS, code: true, dpl: 1)
+    static let ring1DS = flat32(HypervisorHole.Selector.ring1DS, code: false, dpl: 1)
+    static let ring3CS32 = flat32(HypervisorHole.Selector.compatRing3CS, code: true, dpl: 3)
+    static let ring3DS32 = flat32(HypervisorHole.Selector.compatRing3DS, code: false, dpl: 3)
+
+    static func flat32(_ selector: UInt16, code: Bool, dpl: UInt8) -> kvm_segment {
+        var s = kvm_segment()
+        s.selector = selector
+        s.type = code ? 11 : 3; s.present = 1; s.dpl = dpl; s.s = 1; s.db = 1; s.g = 1; s.limit = 0xffff_ffff
+        return s
+    }
+
     /// rflags bits a guest may set; IF and bit 1 are forced on, IOPL, NT, RF, VM, VIF, VIP off.
     static func sanitize(rflags: UInt64) -> UInt64 { (rflags & 0x24_0dd5) | 0x202 }
 
     /// Makes sure the vCPU re-enters in guest ring 3 with Xen's flat selectors (after an
     /// exception stub it is in ring 0; after `syscall` on hardware too).
-    func restoreGuestSegments(cs: kvm_segment = PVVCPU.guestCS) {
+    func restoreGuestSegments(cs: kvm_segment = PVVCPU.guestCS, ss: kvm_segment = PVVCPU.guestSS) {
         var sregs = vcpu.specialRegisters
-        guard sregs.cs.selector != cs.selector || sregs.ss.selector != PVVCPU.guestSS.selector else { return }
+        guard sregs.cs.selector != cs.selector || sregs.ss.selector != ss.selector else { return }
         sregs.cs = cs
-        sregs.ss = PVVCPU.guestSS
+        sregs.ss = ss
         vcpu.specialRegisters = sregs
     }
 

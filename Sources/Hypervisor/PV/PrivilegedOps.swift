@@ -35,6 +35,11 @@ extension PVVCPU {
             // The guest reads cr2 from its vcpu_info (64-bit PV has no real cr2 access); the
             // error code reflects guest kernel versus user mode, not the hardware ring.
             let cr2 = vcpu.specialRegisters.cr2
+            if compat {
+                // compat vcpu_info: arch.cr2 is a u32 at offset 8; the CPU's U/S bit is already the guest's ring.
+                try? domain.memory.physical.store(UInt32(truncatingIfNeeded: cr2), at: vcpuInfoAddress + 8)
+                return bounce(frame)
+            }
             try? domain.memory.physical.store(cr2, at: vcpuInfoAddress + UInt64(SharedInfo64.cr2))
             var adjusted = frame
             if kernelMode, let code = frame.errorCode { adjusted.errorCode = code & ~4 }

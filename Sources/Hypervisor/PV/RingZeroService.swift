@@ -25,8 +25,10 @@ extension PVVCPU {
 
     /// Writes one page-table entry at guest-physical `address` (a guest RAM frame) and drops the
     /// translation of `invalidating`, or every translation when nil.
-    func writePageTableEntry(_ value: UInt64, at address: UInt64, invalidating va: UInt64? = nil) throws(ServiceError) {
-        guard address >> 12 < domain.memory.nrPages, address & 7 == 0 else { throw .badAddress(address) }
+    func writePageTableEntry(_ value: UInt64, at address: UInt64, invalidating va: UInt64? = nil,
+                             privateFrame: Bool = false) throws(ServiceError) {
+        let limit = privateFrame ? domain.memory.privateEnd : domain.memory.nrPages * 4096
+        guard address < limit, address & 7 == 0 else { throw .badAddress(address) }
         let target = HypervisorHole.directMapBase + address
         if let va {
             try runService(.writeEntryInvalidatePage, rdi: target, rdx: value, rsi: va)

@@ -102,6 +102,11 @@ public enum HypervisorHole {
         public static let ring3CS64: UInt16 = 0xe033
         public static let hypervisorCS32: UInt16 = 0xe038
         public static let tss: UInt16 = 0xe040
+        /// 32-bit PV (compat) guests: FLAT_RING1_CS/DS, FLAT_RING3_CS/DS.
+        public static let ring1CS: UInt16 = 0xe019
+        public static let ring1DS: UInt16 = 0xe021
+        public static let compatRing3CS: UInt16 = 0xe02b
+        public static let compatRing3DS: UInt16 = 0xe033
         /// Index of the first reserved descriptor.
         public static let firstReservedEntry = 0xe000 / 8
     }
@@ -116,11 +121,22 @@ public enum HypervisorHole {
         (Selector.hypervisorCS32, 0x00cf_9b00_0000_ffff),
     ]
 
+    /// Xen's `compat_gdt_table`, for 32-bit PV guests: ring-1 kernel and ring-3 user segments.
+    static let compatReservedDescriptors: [(UInt16, UInt64)] = [
+        (Selector.hypervisorCS, 0x00af_9b00_0000_ffff),
+        (Selector.hypervisorDS, 0x00cf_9300_0000_ffff),
+        (Selector.ring1CS, 0x00cf_bb00_0000_ffff),
+        (Selector.ring1DS, 0x00cf_b300_0000_ffff),
+        (Selector.compatRing3CS, 0x00cf_fb00_0000_ffff),
+        (Selector.compatRing3DS, 0x00cf_f300_0000_ffff),
+        (Selector.hypervisorCS32, 0x00cf_9b00_0000_ffff),
+    ]
+
     /// Writes GDT, IDT, TSS, stubs and entry page into xkv's frames (`frame(page)` gives the
     /// guest-physical address of hole page `page`).
-    static func populate(_ memory: GuestPhysicalMemory, frame: (Int) -> UInt64) throws(MemoryFault) {
+    static func populate(_ memory: GuestPhysicalMemory, compat: Bool, frame: (Int) -> UInt64) throws(MemoryFault) {
         let gdtReserved = frame(Page.gdt + 14)
-        for (selector, descriptor) in reservedDescriptors {
+        for (selector, descriptor) in compat ? compatReservedDescriptors : reservedDescriptors {
             try memory.store(descriptor, at: gdtReserved + UInt64(selector & ~7) - 0xe000)
         }
         // 64-bit TSS descriptor (busy type 0xb) at 0xe040, 16 bytes.
@@ -155,7 +171,8 @@ public enum HypervisorHole {
         let idt = frame(Page.idt)
         for v in 0..<256 {
             let handler = stubsAddress + UInt64(v) * stubSize
-            let dpl: UInt64 = (v == 3 || v == 4 || v == 0x80) ? 3 : 0
+            // 0x82 is the 32-bit hypercall gate, reachable from the ring-1 kernel only.
+            let dpl: UInt64 = (v == 3 || v == 4 || v == 0x80) ? 3 : (compat && v == 0x82 ? 1 : 0)
             let low = (handler & 0xffff) | UInt64(Selector.hypervisorCS) << 16 | (0x8e | dpl << 5) << 40 | ((handler >> 16) & 0xffff) << 48
             try memory.store(low, at: idt + UInt64(v) * 16)
             try memory.store(handler >> 32, at: idt + UInt64(v) * 16 + 8)

@@ -17,6 +17,10 @@ public enum PVMCompensation: Int, CaseIterable, Sendable {
     /// the M2P at slot 257 and `XENMEM_machphys_mapping` reports that address. Guests that ask
     /// (as Linux does) work unchanged; counted each time the alias is reported.
     case m2pAlias
+    /// `int $N` in 32-bit ring 1 (a compat PV kernel's `int $0x82` hypercall) makes PVM's
+    /// emulator stop with KVM_EXIT_INTERNAL_ERROR; xkv decodes the `int` at rip itself and
+    /// carries on as the hardware gate would have.
+    case compatIntAsInternalError
 
     public var name: String {
         switch self {
@@ -24,6 +28,7 @@ public enum PVMCompensation: Int, CaseIterable, Sendable {
         case .entryPortFromGuest: return "entry_port_from_guest"
         case .softwareInterruptAsUD: return "int_n_as_ud"
         case .m2pAlias: return "m2p_alias"
+        case .compatIntAsInternalError: return "compat_int_as_internal_error"
         }
     }
 
