@@ -36,17 +36,23 @@ public enum GuestImageError: Error, CustomStringConvertible {
 extension GuestImage {
     /// Names of the built-in images, sorted, without the `builtin:` prefix (for example `["pv64"]`).
     public static var builtinNames: [String] {
-        EmbeddedKernel.all.map(\.name)
+        // Folders named xkv_* hold xkv's own ring-0 code, not guests.
+        EmbeddedKernel.all.map(\.name).filter { !$0.hasPrefix("xkv_") }
     }
 
     /// The built-in image called `name` (without the `builtin:` prefix).
     ///
     /// - Throws: ``GuestImageError/unknown(name:available:)`` listing the images that exist.
     public static func builtin(named name: String) throws(GuestImageError) -> GuestImage {
-        guard let image = builtins.first(where: { $0.name == name }) else {
+        guard !name.hasPrefix("xkv_"), let image = builtins.first(where: { $0.name == name }) else {
             throw .unknown(name: name, available: builtinNames)
         }
         return image
+    }
+
+    /// xkv's own ring-0 code built from `Kernels/xkv_NAME` (not a guest; loaded into the hole).
+    public static func hypervisorCode(named name: String) -> GuestImage? {
+        builtins.first { $0.name == "xkv_" + name }
     }
 
     /// SHA-256 of ``bytes`` as 64 lowercase hex digits: names exactly which kernel a recording ran.

@@ -62,6 +62,19 @@ public final class Executor: Sendable {
                                  json: .object(pairs.map { ($0.0, .string($0.1)) } + [("host_kind", .string(engine.host.kindShort))]))
         case .help:
             return CommandOutput(text: Self.helpText, json: .object([("commands", .array(SessionCommand.words.map { .string($0) }))]))
+        case .traps(let name, let vcpu):
+            guard let d = engine.snapshot().domain(name) else { throw CommandError("no domain '\(name)'") }
+            if let vcpu, vcpu >= d.trapTables.count { throw CommandError("domain \(name) has no vCPU \(vcpu) (it has \(d.vcpus))") }
+            return Formatters.traps(d, vcpu: vcpu)
+        case .idt:
+            return Formatters.idt(engine.snapshot())
+        case .vcpus:
+            return Formatters.vcpus(engine.snapshot())
+        case .sched(let name, let weight, let cap):
+            if let name, weight != nil || cap != nil { _ = try gate(.schedule(domain: name, weight: weight, cap: cap)) }
+            let snapshot = engine.snapshot()
+            if let name, snapshot.domain(name) == nil { throw CommandError("no domain '\(name)'") }
+            return Formatters.sched(snapshot, only: name)
         }
     }
 
@@ -96,5 +109,9 @@ public final class Executor: Sendable {
         counters [DOMAIN]                  exits, hypercalls, exceptions, emulations, host compensations
         pause|unpause|shutdown|destroy DOMAIN
         info                               host, KVM and Xen identity
+        traps DOMAIN [VCPU]                the virtual IDT the domain's kernel registered
+        idt                                xkv's global IDT; which pCPU has whose 0x80 handler installed
+        sched [DOMAIN [weight=W] [cap=C]]  the credit scheduler (weight 256, cap 0 by default)
+        vcpus                              every vCPU: state, pCPU, CPU time
         """
 }

@@ -26,8 +26,8 @@ public final class Domain: @unchecked Sendable {
         var shutdownCode: ShutdownReason?
         var crashReason: String?
         var dying = false
-        var threadsRunning = 0
-        var wakeups = 0
+        /// vCPUs that have not finished (the scheduler still owns them).
+        var activeVCPUs = 0
     }
     let lifecycle = Mutex(Lifecycle())
     /// Wakes blocked or paused vCPU threads.
@@ -35,6 +35,22 @@ public final class Domain: @unchecked Sendable {
     var grantTableVersion: UInt32 = 1
     private let assists = Atomic<UInt64>(0)
     private let yields = Atomic<UInt64>(0)
+    /// Bumped by every wake-up, so a vCPU that blocks just after one does not miss it.
+    let wakeGeneration = Atomic<UInt64>(0)
+    /// The scheduler that runs this domain's vCPUs.
+    weak var scheduler: Scheduler?
+    /// Credit-scheduler weight (default 256) and cap (% of one pCPU, 0 = none).
+    private let weightValue = Atomic<Int>(256), capValue = Atomic<Int>(0)
+    var weight: Int {
+        get { weightValue.load(ordering: .relaxed) }
+        set { weightValue.store(newValue, ordering: .relaxed) }
+    }
+    var cap: Int {
+        get { capValue.load(ordering: .relaxed) }
+        set { capValue.store(newValue, ordering: .relaxed) }
+    }
+    /// CPU time burned in the current accounting period (for the cap).
+    let burned = Atomic<UInt64>(0)
     /// Told when the domain stops (shutdown or crash), off the vCPU thread.
     var onStop: (@Sendable (Domain) -> Void)?
     /// Told of events worth a line in the engine's log.
@@ -134,12 +150,20 @@ public final class Domain: @unchecked Sendable {
         wakeAll()
     }
 
-    /// Wakes vCPUs blocked in SCHEDOP_block or paused.
+    /// Wakes vCPUs blocked in SCHEDOP_block or paused: they go back on the run queue.
     func wakeAll() {
+        wakeGeneration.add(1, ordering: .acquiringAndReleasing)
+        for vcpu in vcpus where vcpu.online { scheduler?.wake(vcpu) }
         wake.lock()
-        lifecycle.withLock { $0.wakeups += 1 }
         wake.broadcast()
         wake.unlock()
+    }
+
+    var isPaused: Bool { lifecycle.withLock { $0.paused } }
+
+    /// Whether the cap keeps the domain off the pCPUs for the rest of this accounting period.
+    func isCapped(now: UInt64) -> Bool {
+        cap > 0 && burned.load(ordering: .relaxed) >= Scheduler.accountingPeriod * UInt64(cap) / 100
     }
 
     /// The domain's state as xl shows it.

@@ -10,6 +10,8 @@ public enum Command: Sendable, Equatable {
     case destroy(String)
     /// Outside input: bytes typed at a domain's console (its ring's `in[]`).
     case consoleInput(domain: String, bytes: [UInt8])
+    /// Credit-scheduler parameters (`xl sched-credit -d DOMAIN -w W -c C`); nil keeps the value.
+    case schedule(domain: String, weight: Int?, cap: Int?)
     /// Engine-internal: a domain stopped and its `on_poweroff`/`on_crash` action applies.
     case lifecycleAction(domainID: Int)
 
@@ -23,6 +25,7 @@ public enum Command: Sendable, Equatable {
         case .destroy(let d): return "destroy \(d)"
         case .consoleInput(let d, let bytes): return "console-input \(d) \(bytes.count) bytes"
         case .lifecycleAction(let id): return "lifecycle-action \(id)"
+        case .schedule(let d, let w, let c): return "sched \(d)" + (w.map { " weight=\($0)" } ?? "") + (c.map { " cap=\($0)" } ?? "")
         }
     }
 
@@ -32,6 +35,7 @@ public enum Command: Sendable, Equatable {
         case .create(let c): return c.name
         case .pause(let d), .unpause(let d), .shutdown(let d), .destroy(let d): return d
         case .consoleInput(let d, _): return d
+        case .schedule(let d, _, _): return d
         case .lifecycleAction(let id): return String(id)
         }
     }

@@ -17,6 +17,8 @@ public struct VCPUCounters: Sendable, Equatable {
     public var syscallsRouted: UInt64 = 0
     /// Times this vCPU was put on a physical CPU (entered KVM_RUN after not running).
     public var scheduleIns: UInt64 = 0
+    /// Times the scheduler installed this vCPU's 0x80 handler in its pCPU's slot (32-bit PV).
+    public var gateInstalls: UInt64 = 0
 
     public init() {}
 
@@ -31,6 +33,7 @@ public struct VCPUCounters: Sendable, Equatable {
         for (k, v) in other.emulations { emulations[k, default: 0] += v }
         syscallsRouted += other.syscallsRouted
         scheduleIns += other.scheduleIns
+        gateInstalls += other.gateInstalls
     }
 }
 

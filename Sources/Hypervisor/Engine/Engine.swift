@@ -33,8 +33,13 @@ public final class Engine: @unchecked Sendable {
     static let endedLimit = 256
     static let eventLimit = 1000
 
-    public init(kvm: KVMSystem) throws(KVMError) {
+    /// Runs the vCPUs on `pcpus` physical CPUs (host threads).
+    let scheduler: Scheduler
+
+    /// An engine on `kvm` with `pcpus` physical CPUs (default: one per host core).
+    public init(kvm: KVMSystem, pcpus: Int? = nil) throws(KVMError) {
         self.kvm = kvm
+        self.scheduler = Scheduler(pcpuCount: pcpus ?? ProcessInfo.processInfo.activeProcessorCount)
         self.cpuid = CPUIDModel(hostLeaves: try kvm.supportedCPUID())
         let hw = kvm.hostKind.hasHardwareVirtualization
         var caps = "xen-3.0-x86_64"
@@ -46,12 +51,13 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// Opens /dev/kvm and starts an engine on it.
-    public convenience init() throws(KVMError) {
-        try self.init(kvm: KVMSystem())
+    public convenience init(pcpus: Int? = nil) throws(KVMError) {
+        try self.init(kvm: KVMSystem(), pcpus: pcpus)
     }
 
     deinit {
         for domain in tables.withLock({ Array($0.domains.values) }) { domain.stopAllVCPUs() }
+        scheduler.stop()
     }
 
     // MARK: The gate
@@ -86,6 +92,19 @@ public final class Engine: @unchecked Sendable {
             throw .unsupported("console input reaches guests with the console issue (ring in[] and its event)")
         case .lifecycleAction(let id):
             applyLifecycleAction(id)
+        case .schedule(let name, let weight, let cap):
+            let domain = try live(name)
+            if let weight {
+                guard (1...65535).contains(weight) else { throw .invalidState("weight must be 1...65535 (got \(weight))") }
+                domain.weight = weight
+            }
+            if let cap {
+                guard (0...100 * scheduler.pcpus.count).contains(cap) else {
+                    throw .invalidState("cap must be 0 (none) ... \(100 * scheduler.pcpus.count) % (got \(cap))")
+                }
+                domain.cap = cap
+            }
+            record("domain \(domain.name) (\(domain.id)) scheduler: weight \(domain.weight), cap \(domain.cap)")
         }
         return nil
     }
@@ -214,11 +233,10 @@ public final class Engine: @unchecked Sendable {
         }
         // Secondary vCPUs stay down until the guest brings them up (VCPUOP_up), as on Xen.
         let boot = domain.vcpus[0]
-        domain.lifecycle.withLock { $0.threadsRunning = 1 }
-        let thread = Thread { boot.runLoop() }
-        thread.name = "vcpu \(domain.name).0"
-        thread.stackSize = 1 << 20
-        thread.start()
+        boot.online = true
+        domain.scheduler = scheduler
+        domain.lifecycle.withLock { $0.activeVCPUs = 1 }
+        scheduler.enqueue(boot)
     }
 
     /// Stops the domain's vCPUs, waits for their threads, and forgets it (keeping a final snapshot).
@@ -227,7 +245,7 @@ public final class Engine: @unchecked Sendable {
         domain.stopAllVCPUs()
         let deadline = Date().addingTimeInterval(10)
         domain.wake.lock()
-        while domain.lifecycle.withLock({ $0.threadsRunning }) > 0 && Date() < deadline {
+        while domain.lifecycle.withLock({ $0.activeVCPUs }) > 0 && Date() < deadline {
             _ = domain.wake.wait(until: min(deadline, Date().addingTimeInterval(0.05)))
             for vcpu in domain.vcpus { vcpu.vcpu.kick() }
         }
@@ -283,7 +301,8 @@ public final class Engine: @unchecked Sendable {
     public func snapshot() -> EngineSnapshot {
         let (domains, ended, events) = tables.withLock { ($0.domains.values.sorted { $0.id < $1.id }, $0.ended, $0.events) }
         return EngineSnapshot(host: host, domains: domains.map { snapshot(of: $0) }, ended: ended, events: events,
-                              commandsExecuted: journal.withLock { $0.sequence }, pcpus: [], globalIDT: HypervisorHole.gates)
+                              commandsExecuted: journal.withLock { $0.sequence }, pcpus: scheduler.pcpuSnapshots(),
+                              globalIDT: HypervisorHole.gates)
     }
 
     private func snapshot(of d: Domain) -> DomainSnapshot {
@@ -296,7 +315,7 @@ public final class Engine: @unchecked Sendable {
                               shutdownReason: d.shutdownReason, crashReason: d.crashReason, kernel: d.config.kernel.description,
                               cmdline: d.config.cmdline, guestOS: d.layout.guestOS, alive: true,
                               trapTables: d.vcpus.map { $0.trapTable.registered },
-                              syscalls: SyscallCounts(routed: total.syscallsRouted, directGuestReported: report?.int80Direct ?? 0, gateInstalls: 0,
+                              syscalls: SyscallCounts(routed: total.syscallsRouted, directGuestReported: report?.int80Direct ?? 0, gateInstalls: total.gateInstalls,
                                                       visible: d.config.type != .hvm),
                               vcpuInfo: d.vcpus.map { v in
                                   let state: Character
@@ -304,11 +323,12 @@ public final class Engine: @unchecked Sendable {
                                   case 1: state = "r"
                                   case 2: state = "b"
                                   case 3: state = "s"
-                                  default: state = d.lifecycle.withLock { $0.paused } ? "p" : (v.id == 0 ? "-" : "o")
+                                  default: state = d.lifecycle.withLock { $0.paused } ? "p" : (v.online ? "-" : "o")
                                   }
-                                  return VCPUInfo(id: v.id, state: state, pcpu: nil, cpuSeconds: Double(v.cpuNanoseconds) / 1e9)
+                                  let pcpu = v.currentPCPU.load(ordering: .relaxed)
+                                  return VCPUInfo(id: v.id, state: state, pcpu: pcpu >= 0 ? pcpu : nil, cpuSeconds: Double(v.cpuNanoseconds) / 1e9)
                               },
-                              guestReport: report, weight: 256, cap: 0)
+                              guestReport: report, weight: d.weight, cap: d.cap)
     }
 
     /// A domain's console output (live or ended).

@@ -1,36 +1,39 @@
+import CKVM
 import Foundation
-import Glibc
 import KVM
+import Synchronization
 
-/// The body of a vCPU's dedicated thread: enter the guest, hand each exit to its owner, and
-/// obey the domain's lifecycle (pause, block, stop) between runs. KVM_RUN blocks, so this never
-/// runs on Swift's cooperative pool.
+/// How a vCPU's turn on a pCPU ended.
+enum SliceEnd {
+    case preempted, yielded, blocked, paused, stopped
+}
+
+/// A vCPU's turn on a physical CPU: enter the guest, hand each exit to its owner, and come back
+/// to the scheduler when the vCPU blocks, stops, yields, is paused or is preempted. KVM_RUN
+/// blocks, so this runs on a pCPU thread, never on Swift's cooperative pool.
 extension PVVCPU {
-    func runLoop() {
+    func runSlice() -> SliceEnd {
         vcpu.bindToCurrentThread()
-        var clock = clockid_t()
-        if pthread_getcpuclockid(pthread_self(), &clock) == 0 { cpuClock.store(clock, ordering: .releasing) }
-        defer { finishThread() }
-        var wasRunning = false
-        loop: while true {
+        defer { vcpu.unbindThread() }
+        scheduledIn()
+        defer { scheduledOut() }
+        while true {
             let (stop, paused) = domain.lifecycle.withLock { ($0.stopRequested, $0.paused) }
-            if stop { break }
-            if paused {
-                wasRunning = false
-                waitForWake { l in !l.paused || l.stopRequested }
-                continue
-            }
-            if !wasRunning {
-                count { $0.scheduleIns += 1 }
-                wasRunning = true
+            if stop { return .stopped }
+            if paused { return .paused }
+            if preemptRequested.exchange(false, ordering: .acquiringAndReleasing) { return .preempted }
+            if yieldRequested {
+                yieldRequested = false
+                return .yielded
             }
             runState.store(1, ordering: .relaxed)
             let exit: VMExit
             do {
                 exit = try vcpu.run()
             } catch {
+                runState.store(0, ordering: .relaxed)
                 _ = crash("KVM_RUN failed: \(error)")
-                break loop
+                return .stopped
             }
             runState.store(0, ordering: .relaxed)
             let reason = ExitReason(exit)
@@ -39,14 +42,25 @@ extension PVVCPU {
             case .resume:
                 continue
             case .block:
-                wasRunning = false
-                let seen = domain.lifecycle.withLock { $0.wakeups }
+                blockedAtGeneration = domain.wakeGeneration.load(ordering: .acquiring)
                 runState.store(2, ordering: .relaxed)
-                waitForWake { l in l.stopRequested || l.wakeups != seen || self.eventPending }
+                return .blocked
             case .stop:
-                break loop
+                return .stopped
             }
         }
+    }
+
+    /// Asks the vCPU to leave its pCPU at the next exit, and forces an exit now.
+    func preempt() {
+        preemptRequested.store(true, ordering: .releasing)
+        vcpu.kick()
+    }
+
+    /// Whether something happened since the vCPU blocked that should wake it.
+    func wakePending() -> Bool {
+        domain.lifecycle.withLock { $0.stopRequested } || eventPending
+            || domain.wakeGeneration.load(ordering: .acquiring) != blockedAtGeneration
     }
 
     /// Whether an event is pending for this vCPU (`vcpu_info.evtchn_upcall_pending`).
@@ -54,36 +68,38 @@ extension PVVCPU {
         ((try? domain.memory.physical.load(UInt8.self, at: vcpuInfoAddress + UInt64(SharedInfo64.upcallPending))) ?? 0) != 0
     }
 
-    private func waitForWake(until done: (Domain.Lifecycle) -> Bool) {
-        domain.wake.lock()
-        while !done(domain.lifecycle.withLock { $0 }) {
-            domain.wake.wait()
-        }
-        domain.wake.unlock()
-        runState.store(0, ordering: .relaxed)
+    /// The vCPU was put on a physical CPU: count it, and for a 32-bit PV vCPU install its 0x80
+    /// handler into the slot xkv's ring-0 code reads (Xen's int80 direct trap set-up).
+    func scheduledIn() {
+        count { $0.scheduleIns += 1 }
+        if compat { installInt80Gate() }
     }
 
-    private func finishThread() {
-        accumulatedNanoseconds.store(liveCPUNanoseconds(), ordering: .relaxed)
-        cpuClock.store(0, ordering: .releasing)
+    /// The vCPU left its physical CPU: its 0x80 handler leaves the slot with it.
+    func scheduledOut() {
+        if compat { clearInt80Gate() }
+    }
+
+    /// The vCPU stopped for good (the domain shut down, crashed or is being destroyed).
+    func finished() {
         runState.store(3, ordering: .relaxed)
-        vcpu.unbindThread()
         let last = domain.lifecycle.withLock { l -> Bool in
-            l.threadsRunning -= 1
-            return l.threadsRunning == 0
+            l.activeVCPUs -= 1
+            return l.activeVCPUs == 0
         }
-        domain.wakeAll()
+        domain.wake.lock()
+        domain.wake.broadcast()
+        domain.wake.unlock()
         if last { domain.onStop?(domain) }
     }
 
-    private func liveCPUNanoseconds() -> UInt64 {
-        let clock = cpuClock.load(ordering: .acquiring)
-        guard clock != 0 else { return accumulatedNanoseconds.load(ordering: .relaxed) }
-        var ts = timespec()
-        guard clock_gettime(clock, &ts) == 0 else { return accumulatedNanoseconds.load(ordering: .relaxed) }
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    /// Time this vCPU has spent on a pCPU (in the guest and in xkv's handling of its exits).
+    var cpuNanoseconds: UInt64 {
+        var total = ranNanoseconds.load(ordering: .relaxed)
+        if let pcpu = domain.scheduler?.pcpus.first(where: { $0.id == currentPCPU.load(ordering: .relaxed) }),
+           pcpu.running.withLock({ $0 === self }) {
+            total += ckvm_monotonic_ns() &- pcpu.sliceStart.load(ordering: .relaxed)
+        }
+        return total
     }
-
-    /// CPU time this vCPU's thread has used.
-    var cpuNanoseconds: UInt64 { liveCPUNanoseconds() }
 }

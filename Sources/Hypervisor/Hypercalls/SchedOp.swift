@@ -2,8 +2,9 @@
 extension PVVCPU {
     func schedOp(_ a: HypercallArguments) -> HypercallResult {
         switch a.a1 {
-        case 0: // SCHEDOP_yield
+        case 0: // SCHEDOP_yield: give the pCPU to another runnable vCPU
             domain.yieldCount()
+            yieldRequested = true
             return .success
         case 1: // SCHEDOP_block: events are enabled and the vCPU sleeps until one is pending.
             eventMask = 0

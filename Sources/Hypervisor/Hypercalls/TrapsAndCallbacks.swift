@@ -29,6 +29,7 @@ extension PVVCPU {
             cs = compat ? (cs & 3 == 0 ? cs | 1 : cs) : cs | 3
             let entry = TrapEntry(vector: raw[TrapInfo64.vector], flags: raw[TrapInfo64.flags], cs: cs, address: address)
             published.withLock { $0.trapTable[Int(entry.vector)] = entry }
+            if compat && entry.vector == 0x80 { installInt80Gate() }
         }
         return .error(.e2big)
     }
@@ -77,8 +78,11 @@ extension PVVCPU {
 
     /// `stack_switch(ss, sp)`: the kernel stack used when a trap or syscall enters guest kernel mode.
     func stackSwitch(_ a: HypercallArguments) -> HypercallResult {
-        kernelSS = UInt16(truncatingIfNeeded: a.a1) | 3
+        let ss = UInt16(truncatingIfNeeded: a.a1)
+        kernelSS = compat ? (ss & 3 == 0 ? ss | 1 : ss) : ss | 3
         kernelSP = a.a2
+        // The ring-0 0x80 path builds its frame on this stack.
+        if compat, installedGate != nil { installInt80Gate() }
         return .success
     }
 

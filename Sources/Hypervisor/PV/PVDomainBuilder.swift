@@ -126,6 +126,10 @@ struct PVDomainBuilder {
                 try phys.store(UInt8(1), at: sharedInfo + UInt64(v * SharedInfo64.vcpuInfoSize + SharedInfo64.upcallMask))
             }
             memory.allowMapping(sharedInfo / 4096)
+            // The ring-0 0x80 path reads the event mask through the direct map.
+            let context = memory.privateFrame(layout.holePages + UInt64(HypervisorHole.Page.context))
+            try phys.store(HypervisorHole.directMapBase + sharedInfo + UInt64(SharedInfo64.upcallMask),
+                           at: context + HypervisorHole.Context.maskAddress)
             let info = StartInfoWriter(compat: compat, memory: memory, cmdline: cmdline)
             try info.write(at: pfn(startInfo) * 4096, sharedInfo: sharedInfo, xenstoreMFN: pfn(xenstore), consoleMFN: pfn(console),
                            ptBase: tablesStart, ptFrames: tableCount, p2m: p2m)
@@ -270,7 +274,7 @@ struct PVDomainBuilder {
             let frame = memory.privateFrame(layout.holePages + UInt64(page))
             var flags = PTE.present | PTE.accessed | PTE.dirty | PTE.noExecute
             switch page {
-            case HypervisorHole.Page.stubs:
+            case HypervisorHole.Page.stubs, HypervisorHole.Page.code:
                 flags &= ~PTE.noExecute
             case HypervisorHole.Page.entry:
                 // PVMCompensation.syscallAtCPL3: on PVM `syscall` lands at LSTAR still at CPL 3,

@@ -25,17 +25,34 @@ final class PVVCPU: @unchecked Sendable {
     var gsBaseKernel: UInt64 = 0
     var gsBaseUser: UInt64 = 0
 
+    /// The 0x80 handler in this vCPU's pCPU slot now (32-bit PV), for `idt`.
+    var installedGate: TrapEntry? {
+        get { published.withLock { $0.installedGate } }
+        set { published.withLock { $0.installedGate = newValue } }
+    }
+
     /// What other threads may read: counters and the virtual IDT.
     struct Published {
         var counters = VCPUCounters()
         var trapTable = TrapTable()
+        var installedGate: TrapEntry?
     }
     let published = Mutex(Published())
-    /// The vCPU thread's CPU clock (for CPU time), 0 until the thread starts.
-    let cpuClock = Atomic<Int32>(0)
-    let accumulatedNanoseconds = Atomic<UInt64>(0)
     /// 0 runnable, 1 running in the guest, 2 blocked, 3 stopped.
     let runState = Atomic<UInt8>(0)
+
+    // Scheduler state (Scheduler.swift).
+    let schedState = Atomic<SchedState>(.idle)
+    /// Credit in µs: earned each accounting period by weight, burned while running.
+    let credit = Atomic<Int64>(0)
+    let currentPCPU = Atomic<Int>(-1)
+    let ranNanoseconds = Atomic<UInt64>(0)
+    let preemptRequested = Atomic<Bool>(false)
+    /// Brought up (vCPU 0 at boot; others by the guest, which this build does not offer yet).
+    var online = false
+    /// Set by SCHEDOP_yield: give the pCPU to another vCPU at the end of this exit.
+    var yieldRequested = false
+    var blockedAtGeneration: UInt64 = 0
 
     init(vcpu: VirtualCPU, domain: Domain) {
         self.vcpu = vcpu

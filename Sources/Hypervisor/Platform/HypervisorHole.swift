@@ -1,3 +1,4 @@
+import GuestImages
 import KVM
 
 /// xkv's ring-0 pages in the hypervisor hole of every 64-bit PV domain, as Xen places its own:
@@ -32,7 +33,9 @@ public enum HypervisorHole {
         public static let entry = 19       // the syscall entry page (LSTAR/CSTAR)
         public static let stack = 20       // 4 pages of ring-0 stack
         public static let stackPages = 4
-        public static let count = 24
+        public static let code = 24        // ring-0 code of 32-bit PV domains (Kernels/xkv_entry)
+        public static let context = 25     // the vCPU's 0x80 slot and kernel stack, read by that code
+        public static let count = 26
     }
 
     public static var gdtAddress: UInt64 { base + UInt64(Page.gdt) * 4096 }
@@ -44,6 +47,18 @@ public enum HypervisorHole {
     /// MSR_CSTAR: where `syscall` from compatibility-mode code lands.
     public static var cstar: UInt64 { lstar + 0x10 }
     public static var stackTop: UInt64 { base + UInt64(Page.stack + Page.stackPages) * 4096 }
+
+    /// Entry points in the code page (fixed by `.org` in Kernels/xkv_entry/entry.S).
+    public static let udEntryOffset: UInt64 = 0
+    public static let int80EntryOffset: UInt64 = 0x80
+    public static var codeAddress: UInt64 { base + UInt64(Page.code) * 4096 }
+    public static var contextAddress: UInt64 { base + UInt64(Page.context) * 4096 }
+
+    /// Fields of the context page (u64 each), as entry.S reads them.
+    public enum Context {
+        public static let slotPresent: UInt64 = 0, slotEIP: UInt64 = 8, slotCS: UInt64 = 16
+        public static let kernelSP: UInt64 = 24, kernelSS: UInt64 = 32, maskAddress: UInt64 = 40, udAsInt80: UInt64 = 48
+    }
 
     /// Port the exception stubs write to; the exit's rip says which vector.
     public static let exceptionPort: UInt16 = 0xe0
@@ -167,10 +182,22 @@ public enum HypervisorHole {
         try memory.write([0xe6, UInt8(syscallPort), 0x0f, 0x0b], at: entry)
         try memory.write([0xe6, UInt8(syscallPort), 0x0f, 0x0b], at: entry + 0x10)
 
+        // 32-bit PV domains: the direct 0x80 path's ring-0 code, reached from #UD (PVM) and 0x80.
+        if compat {
+            guard let code = GuestImage.hypervisorCode(named: "entry"), let image = try? ELFImage(code.bytes),
+                  let text = image.segments.first, text.virtualAddress == codeAddress, text.fileSize <= 4096 else {
+                throw MemoryFault.outOfRange(address: codeAddress, length: 4096)
+            }
+            let start = Int(text.fileOffset)
+            try memory.write(Array(code.bytes[start..<start + Int(text.fileSize)]), at: frame(Page.code))
+        }
+
         // IDT: 64-bit interrupt gates to the stubs; #BP, #OF and 0x80 reachable from ring 3 as on Xen.
         let idt = frame(Page.idt)
         for v in 0..<256 {
-            let handler = stubsAddress + UInt64(v) * stubSize
+            var handler = stubsAddress + UInt64(v) * stubSize
+            if compat && v == 6 { handler = codeAddress + udEntryOffset }
+            if compat && v == 0x80 { handler = codeAddress + int80EntryOffset }
             // 0x82 is the 32-bit hypercall gate, reachable from the ring-1 kernel only.
             let dpl: UInt64 = (v == 3 || v == 4 || v == 0x80) ? 3 : (compat && v == 0x82 ? 1 : 0)
             let low = (handler & 0xffff) | UInt64(Selector.hypervisorCS) << 16 | (0x8e | dpl << 5) << 40 | ((handler >> 16) & 0xffff) << 48

@@ -12,10 +12,18 @@ public enum SessionCommand: Sendable, Equatable {
     case pause(String), unpause(String), shutdown(String), destroy(String)
     case info
     case help
+    /// A domain's virtual IDT (all vCPUs, or one).
+    case traps(domain: String, vcpu: Int?)
+    /// xkv's global IDT and which pCPU has whose 0x80 handler installed.
+    case idt
+    /// The credit scheduler: show, or set a domain's weight and cap.
+    case sched(domain: String?, weight: Int?, cap: Int?)
+    /// Every vCPU: state, pCPU, time.
+    case vcpus
 
     /// Every command word, for help and "did you mean".
     public static let words = ["create", "list", "wait", "console", "counters", "pause", "unpause", "shutdown",
-                               "destroy", "info", "help"]
+                               "destroy", "info", "help", "traps", "idt", "sched", "vcpus"]
 
     /// Default `wait` timeout in seconds.
     public static let defaultWaitSeconds = 30.0
@@ -89,6 +97,37 @@ public struct CommandParser: Sendable {
             return .info
         case "help", "?":
             return .help
+        case "traps":
+            guard args.count == 1 || args.count == 2 else { throw CommandError("usage: traps DOMAIN [VCPU]") }
+            var vcpu: Int?
+            if args.count == 2 {
+                guard let v = Int(args[1]), v >= 0 else { throw CommandError("bad vCPU '\(args[1])': a number from 0") }
+                vcpu = v
+            }
+            return .traps(domain: args[0], vcpu: vcpu)
+        case "idt":
+            guard args.isEmpty else { throw CommandError("usage: idt") }
+            return .idt
+        case "vcpus":
+            guard args.isEmpty else { throw CommandError("usage: vcpus") }
+            return .vcpus
+        case "sched":
+            guard !args.isEmpty else { return .sched(domain: nil, weight: nil, cap: nil) }
+            var weight: Int?, cap: Int?
+            for arg in args.dropFirst() {
+                let parts = arg.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, let value = Int(parts[1]) else { throw CommandError("usage: sched DOMAIN [weight=W] [cap=C]") }
+                switch parts[0] {
+                case "weight":
+                    guard (1...65535).contains(value) else { throw CommandError("weight must be 1...65535 (got \(value))") }
+                    weight = value
+                case "cap":
+                    guard value >= 0 else { throw CommandError("cap must be 0 (none) or a percentage of one pCPU (got \(value))") }
+                    cap = value
+                default: throw CommandError("unknown scheduler parameter '\(parts[0])' (weight, cap)")
+                }
+            }
+            return .sched(domain: args[0], weight: weight, cap: cap)
         default:
             let close = SessionCommand.words.filter { editDistance($0, verb) <= 2 }
             let hint = close.isEmpty ? "" : "; did you mean '\(close[0])'?"

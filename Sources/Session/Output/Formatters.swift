@@ -52,7 +52,21 @@ public enum Formatters {
             ("exceptions", .counts(exceptionPairs(c))),
             ("emulations", .counts(c.emulations.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })),
             ("compensations", .counts(PVMCompensation.allCases.map { ($0.name, c.compensations[$0.rawValue]) })),
-            ("syscalls", .object([("routed", .int(Int64(c.syscallsRouted))), ("visible", .bool(d.type != .hvm))])),
+            ("syscalls", .object([("routed", .int(Int64(d.syscalls.routed))),
+                                  ("direct_guest_reported", .int(Int64(d.syscalls.directGuestReported))),
+                                  ("gate_installs", .int(Int64(d.syscalls.gateInstalls))),
+                                  ("visible", .bool(d.syscalls.visible))])),
+            ("guest_reported", d.guestReport.map { r in
+                .object([("syscalls", .int(Int64(r.syscalls))), ("int80_direct", .int(Int64(r.int80Direct))),
+                         ("faults", .int(Int64(r.faults))), ("soft_interrupts", .int(Int64(r.softInterrupts))),
+                         ("cycles_per_syscall", .int(Int64(r.cyclesPerSyscall))), ("cycles_per_fault", .int(Int64(r.cyclesPerFault))),
+                         ("hypercalls", .int(Int64(r.hypercalls))), ("done", .bool(r.done))])
+            } ?? .null),
+            ("per_vcpu", .array(d.perVCPU.enumerated().map { i, v in
+                .object([("vcpu", .int(Int64(i))), ("exits", .counts(exitPairs(v))), ("hypercalls", .counts(hypercallPairs(v))),
+                         ("exceptions", .counts(exceptionPairs(v))), ("syscalls_routed", .int(Int64(v.syscallsRouted))),
+                         ("schedule_ins", .int(Int64(v.scheduleIns)))])
+            })),
             ("schedule_ins", .int(Int64(c.scheduleIns))),
             ("cpu_seconds", .double(d.cpuSeconds)),
             ("total_exits", .int(Int64(c.totalExits))),
@@ -70,7 +84,9 @@ public enum Formatters {
         lines.append(line("hypercalls", hypercallPairs(c)) + "  (total \(c.totalHypercalls))")
         lines.append(line("exceptions bounced", exceptionPairs(c)))
         lines.append(line("emulated", c.emulations.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }))
-        lines.append("  syscalls routed: \(c.syscallsRouted)   schedule-ins: \(c.scheduleIns)")
+        let visibility = d.syscalls.visible ? "" : "  (HVM: system calls are not visible to the hypervisor)"
+        lines.append("  syscalls routed: \(d.syscalls.routed)   direct 0x80 (guest-reported): \(d.syscalls.directGuestReported)"
+                     + "   0x80 gate installs: \(d.syscalls.gateInstalls)   schedule-ins: \(c.scheduleIns)" + visibility)
         lines.append(line("host compensations", PVMCompensation.allCases.map { ($0.name, c.compensations[$0.rawValue]) }.filter { $0.1 > 0 }))
         return lines.joined(separator: "\n")
     }
