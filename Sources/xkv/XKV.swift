@@ -14,10 +14,21 @@ struct XKV {
                xkv info [--json] [--check]     host, KVM and Xen identity (--check: prove /dev/kvm can run a vCPU)
                xkv bench [--json] [--quick]    measured costs against baselines measured in the same run
                xkv help
+        global option: --pcpus N (physical CPUs the scheduler runs vCPUs on; default one per host core)
         """
+
+    /// `--pcpus N`: physical CPUs (scheduler threads); default one per host core.
+    nonisolated(unsafe) static var pcpus: Int?
 
     static func main() {
         var args = Array(CommandLine.arguments.dropFirst())
+        if let index = args.firstIndex(of: "--pcpus") {
+            guard index + 1 < args.count, let n = Int(args[index + 1]), (1...256).contains(n) else {
+                fail("--pcpus takes a number of physical CPUs from 1 to 256")
+            }
+            pcpus = n
+            args.removeSubrange(index...index + 1)
+        }
         let command = args.first ?? "demo"
         if !args.isEmpty { args.removeFirst() }
         switch command {
@@ -72,7 +83,7 @@ struct XKV {
     }
 
     static func makeEngine() -> Engine {
-        do { return try Engine() } catch { fail(error.message) }
+        do { return try Engine(pcpus: pcpus) } catch { fail(error.message) }
     }
 
     static func info(_ args: [String]) -> Int32 {

@@ -5,8 +5,8 @@ import Synchronization
 /// Xen's credit scheduler (credit1) over xkv's physical CPUs: host threads that run vCPUs.
 ///
 /// Every accounting period (30 ms) each domain with work earns credit in proportion to its
-/// weight; a vCPU burns credit while it runs. vCPUs with credit left (UNDER) run before those
-/// without (OVER), first come first served within a priority. A vCPU runs until it blocks,
+/// weight; a vCPU burns credit while it runs, debited at every 10 ms tick. vCPUs with credit
+/// left (UNDER) run before those without (OVER), the one with the most credit first. A vCPU runs until it blocks,
 /// stops, yields, or its timeslice (30 ms) ends while another vCPU waits: then the ticker kicks
 /// it out of KVM_RUN. A cap limits a domain to a share of one pCPU per period. Every context
 /// switch is counted (per vCPU `scheduleIns`, per pCPU `switches`) and traced.
@@ -20,6 +20,8 @@ final class Scheduler: @unchecked Sendable {
         let id: Int
         let running = Mutex<PVVCPU?>(nil)
         let sliceStart = Atomic<UInt64>(0)
+        /// When the running vCPU was last charged for its time.
+        let lastCharge = Atomic<UInt64>(0)
         let switches = Atomic<UInt64>(0)
         init(id: Int) { self.id = id }
     }
@@ -90,8 +92,11 @@ final class Scheduler: @unchecked Sendable {
                 if q.stopping { return (nil, true) }
                 let now = ckvm_monotonic_ns()
                 let eligible = q.runnable.indices.filter { !q.runnable[$0].domain.isCapped(now: now) }
-                let under = eligible.first { q.runnable[$0].credit.load(ordering: .relaxed) > 0 }
-                guard let index = under ?? eligible.first else { return (nil, false) }
+                // UNDER before OVER falls out of "most credit first"; ties keep arrival order.
+                guard let index = eligible.max(by: {
+                    q.runnable[$0].credit.load(ordering: .relaxed) < q.runnable[$1].credit.load(ordering: .relaxed) || 
+                        (q.runnable[$0].credit.load(ordering: .relaxed) == q.runnable[$1].credit.load(ordering: .relaxed) && $0 > $1)
+                }) else { return (nil, false) }
                 return (q.runnable.remove(at: index), false)
             }
             if stopping { return nil }
@@ -102,18 +107,18 @@ final class Scheduler: @unchecked Sendable {
 
     private func run(_ vcpu: PVVCPU, on pcpu: PCPU) {
         vcpu.schedState.store(.running, ordering: .releasing)
-        pcpu.running.withLock { $0 = vcpu }
         pcpu.switches.add(1, ordering: .relaxed)
         let start = ckvm_monotonic_ns()
         pcpu.sliceStart.store(start, ordering: .relaxed)
+        pcpu.lastCharge.store(start, ordering: .relaxed)
         vcpu.currentPCPU.store(pcpu.id, ordering: .relaxed)
+        pcpu.running.withLock { $0 = vcpu }
         let end = vcpu.runSlice()
-        let ran = ckvm_monotonic_ns() - start
+        pcpu.running.withLock { running in
+            charge(vcpu, on: pcpu, now: ckvm_monotonic_ns())
+            running = nil
+        }
         vcpu.currentPCPU.store(-1, ordering: .relaxed)
-        pcpu.running.withLock { $0 = nil }
-        vcpu.credit.subtract(Int64(ran / 1000), ordering: .relaxed)
-        vcpu.domain.burned.add(ran, ordering: .relaxed)
-        vcpu.ranNanoseconds.add(ran, ordering: .relaxed)
         switch end {
         case .preempted, .yielded:
             vcpu.schedState.store(.idle, ordering: .releasing)
@@ -137,10 +142,17 @@ final class Scheduler: @unchecked Sendable {
         while !queue.withLock({ $0.stopping }) {
             Thread.sleep(forTimeInterval: Self.tick)
             let now = ckvm_monotonic_ns()
-            let waiting = queue.withLock { !$0.runnable.isEmpty }
+            let bestWaiting = queue.withLock { $0.runnable.map { $0.credit.load(ordering: .relaxed) }.max() }
             for pcpu in pcpus {
-                guard let vcpu = pcpu.running.withLock({ $0 }) else { continue }
-                if waiting && now &- pcpu.sliceStart.load(ordering: .relaxed) >= Self.timeslice {
+                guard let vcpu = pcpu.running.withLock({ running -> PVVCPU? in
+                    if let v = running { charge(v, on: pcpu, now: now) }
+                    return running
+                }) else { continue }
+                let sliceOver = now &- pcpu.sliceStart.load(ordering: .relaxed) >= Self.timeslice
+                let credit = vcpu.credit.load(ordering: .relaxed)
+                // Preempt at the end of the slice if anyone waits, at once if an UNDER vCPU waits
+                // behind an OVER one, and whenever the cap is reached.
+                if let best = bestWaiting, sliceOver || (credit <= 0 && best > 0) {
                     vcpu.preempt()
                 } else if vcpu.domain.isCapped(now: now) {
                     vcpu.preempt()
@@ -151,6 +163,15 @@ final class Scheduler: @unchecked Sendable {
                 account()
             }
         }
+    }
+
+    /// Debits the running vCPU for the time since it was last charged (call with `running` locked).
+    private func charge(_ vcpu: PVVCPU, on pcpu: PCPU, now: UInt64) {
+        let elapsed = now &- pcpu.lastCharge.exchange(now, ordering: .relaxed)
+        guard elapsed < 1 << 62 else { return }
+        vcpu.credit.subtract(Int64(elapsed / 1000), ordering: .relaxed)
+        vcpu.domain.burned.add(elapsed, ordering: .relaxed)
+        vcpu.ranNanoseconds.add(elapsed, ordering: .relaxed)
     }
 
     /// Hands out one period's credit to the domains with work, by weight.
