@@ -18,6 +18,9 @@ public final class Engine: @unchecked Sendable {
         var restarts: [String: [Date]] = [:]
         /// Console output of ended domains, by name and by ID text.
         var endedConsoles: [String: String] = [:]
+        /// Destroyed domains whose vCPUs did not stop in time: kept alive until they do, since
+        /// the scheduler may still hold them.
+        var zombies: [Domain] = []
     }
     private let tables = Mutex(Tables())
     /// Serializes commands: the gate's order is the order they take effect.
@@ -56,7 +59,7 @@ public final class Engine: @unchecked Sendable {
     }
 
     deinit {
-        for domain in tables.withLock({ Array($0.domains.values) }) { domain.stopAllVCPUs() }
+        shutdownAll()
         scheduler.stop()
     }
 
@@ -255,8 +258,11 @@ public final class Engine: @unchecked Sendable {
         var final = snapshot(of: domain)
         final.alive = false
         final.state.dying = false
+        let stopped = domain.lifecycle.withLock { $0.activeVCPUs } == 0
         tables.withLock { t in
             t.domains[domain.id] = nil
+            t.zombies.removeAll { $0.lifecycle.withLock { $0.activeVCPUs } == 0 }
+            if !stopped { t.zombies.append(domain) }
             t.ended.append(final)
             t.endedConsoles[domain.name] = console
             t.endedConsoles[String(domain.id)] = console

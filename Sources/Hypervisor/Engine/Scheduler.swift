@@ -39,13 +39,14 @@ final class Scheduler: @unchecked Sendable {
 
     init(pcpuCount: Int) {
         pcpus = (0..<max(1, pcpuCount)).map { PCPU(id: $0) }
+        // The threads hold the scheduler until `stop()` lets them end.
         for pcpu in pcpus {
-            let thread = Thread { [unowned self] in self.pcpuLoop(pcpu) }
+            let thread = Thread { self.pcpuLoop(pcpu) }
             thread.name = "pcpu \(pcpu.id)"
             thread.stackSize = 1 << 20
             thread.start()
         }
-        let ticker = Thread { [unowned self] in self.tickLoop() }
+        let ticker = Thread { self.tickLoop() }
         ticker.name = "scheduler tick"
         ticker.start()
         self.ticker = ticker

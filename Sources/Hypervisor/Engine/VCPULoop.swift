@@ -82,6 +82,8 @@ extension PVVCPU {
 
     /// The vCPU stopped for good (the domain shut down, crashed or is being destroyed).
     func finished() {
+        // Hold the domain: once the last vCPU is done, `destroy` may drop every other reference.
+        let domain = self.domain
         runState.store(3, ordering: .relaxed)
         let last = domain.lifecycle.withLock { l -> Bool in
             l.activeVCPUs -= 1
