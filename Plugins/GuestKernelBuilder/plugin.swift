@@ -24,7 +24,8 @@ struct GuestKernelBuilder: BuildToolPlugin {
                     script.path, "kernel", name, source.path, clang.path, lld.path,
                     generated.path, output.appending(path: name).path,
                 ],
-                inputFiles: [script] + files(under: source),
+                // Kernels/common holds headers every kernel may include.
+                inputFiles: [script] + files(under: source) + files(under: kernelsDirectory.appending(path: "common")),
                 outputFiles: [generated]
             )
         }

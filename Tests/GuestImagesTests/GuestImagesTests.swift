@@ -5,7 +5,7 @@ import Testing
 /// (The engine has its own loader; GuestImages deliberately exports none.)
 struct ELF64 {
     struct Segment {
-        let type: UInt32, offset: UInt64, vaddr: UInt64, paddr: UInt64, fileSize: UInt64, memorySize: UInt64
+        let type: UInt32, flags: UInt32, offset: UInt64, vaddr: UInt64, paddr: UInt64, fileSize: UInt64, memorySize: UInt64
     }
     struct Note {
         let name: String, type: UInt32, desc: [UInt8]
@@ -14,6 +14,7 @@ struct ELF64 {
     }
     static let ptLoad: UInt32 = 1
     static let ptNote: UInt32 = 4
+    static let pfWrite: UInt32 = 2
 
     let type: UInt16, machine: UInt16, entry: UInt64
     let segments: [Segment]
@@ -29,7 +30,7 @@ struct ELF64 {
         segments = (0..<phnum).map { i in
             let p = phoff + i * phentsize
             return Segment(
-                type: UInt32(Self.read(bytes, p, 4)), offset: Self.read(bytes, p + 8, 8),
+                type: UInt32(Self.read(bytes, p, 4)), flags: UInt32(Self.read(bytes, p + 4, 4)), offset: Self.read(bytes, p + 8, 8),
                 vaddr: Self.read(bytes, p + 16, 8), paddr: Self.read(bytes, p + 24, 8),
                 fileSize: Self.read(bytes, p + 32, 8), memorySize: Self.read(bytes, p + 40, 8))
         }
@@ -53,6 +54,7 @@ struct ELF64 {
     }
 
     func xenNote(_ type: UInt32) -> Note? { notes.first { $0.name == "Xen" && $0.type == type } }
+    func xkvNote(_ type: UInt32) -> Note? { notes.first { $0.name == "XKV" && $0.type == type } }
 
     static func read(_ bytes: [UInt8], _ offset: Int, _ size: Int) -> UInt64 {
         (0..<size).reduce(0) { $0 | UInt64(bytes[offset + $1]) << (8 * UInt64($1)) }
@@ -63,6 +65,12 @@ struct ELF64 {
 enum XenNote {
     static let entry: UInt32 = 1, hypercallPage: UInt32 = 2, virtBase: UInt32 = 3, paddrOffset: UInt32 = 4
     static let xenVersion: UInt32 = 5, guestOS: UInt32 = 6, loader: UInt32 = 8, paeMode: UInt32 = 9
+}
+
+/// xkv's own note and report page (Kernels/common/xkv-report.h).
+enum XKVReport {
+    static let notePage: UInt32 = 1
+    static let magic: UInt64 = 0x5256_4b58, version: UInt64 = 1
 }
 
 @Suite struct BuiltinImages {
@@ -128,6 +136,29 @@ enum XenNote {
         let page = try #require(elf.xenNote(XenNote.hypercallPage)?.u64)
         #expect(page % 4096 == 0)
         #expect(elf.segments.contains { $0.type == ELF64.ptLoad && $0.vaddr <= page && page + 4096 <= $0.vaddr + $0.fileSize })
+    }
+
+    /// The report page xkv reads: named by an "XKV" note (type 1 is Xen's ENTRY, so the name
+    /// matters), a whole writable page of a loaded segment, valid from the start (magic and
+    /// version are in the file, not left to the kernel to write).
+    @Test func reportNoteNamesAWritablePageInsideTheImage() throws {
+        let note = try #require(elf.xkvNote(XKVReport.notePage))
+        #expect(note.desc.count == 8)
+        let page = try #require(note.u64)
+        #expect(page % 4096 == 0)
+        let segment = try #require(elf.segments.first {
+            $0.type == ELF64.ptLoad && $0.vaddr <= page && page + 4096 <= $0.vaddr + $0.memorySize
+        })
+        #expect(segment.flags & ELF64.pfWrite != 0)
+        #expect(page != elf.xenNote(XenNote.hypercallPage)?.u64)
+        #expect(elf.xenNote(XenNote.entry)?.u64 == elf.entry)
+
+        let bytes = try GuestImage.builtin(named: "pv64").bytes
+        let offset = Int(segment.offset + (page - segment.vaddr))
+        #expect(page + 16 <= segment.vaddr + segment.fileSize)
+        #expect(ELF64.read(bytes, offset, 8) == XKVReport.magic)
+        #expect(ELF64.read(bytes, offset + 8, 8) == XKVReport.version)
+        #expect(ELF64.read(bytes, offset + 72, 8) == 0)  // done: nothing has run yet
     }
 }
 

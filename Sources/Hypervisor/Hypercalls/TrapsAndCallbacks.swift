@@ -145,11 +145,15 @@ extension PVVCPU {
         }
         regs = vcpu.registers
         regs.rax = word(IretContext64.rax)
+        let rflags = word(IretContext64.rflags)
         if word(IretContext64.flags) & IretContext64.inSyscall == 0 {
             regs.r11 = word(IretContext64.r11)
             regs.rcx = word(IretContext64.rcx)
+        } else {
+            // Xen returns through sysret: the guest sees rcx = rip and r11 = rflags.
+            regs.rcx = rip
+            regs.r11 = PVVCPU.sanitize(rflags: rflags)
         }
-        let rflags = word(IretContext64.rflags)
         regs.rip = rip
         regs.rsp = rsp
         regs.rflags = PVVCPU.sanitize(rflags: rflags)

@@ -1,5 +1,6 @@
-/* Entry point, hypercall page, trap entry points and the Xen ELF notes. */
+/* Entry point, hypercall page, the traps workload's entry points, and the ELF notes (Xen's and xkv's). */
 #include "xen.h"
+#include "../common/xkv-report.h"
 
 /* One ELF note named "Xen" (public/elfnote.h): namesz, descsz, type, name, desc, 4-byte padded. */
 .macro XEN_NOTE type, desc:vararg
@@ -23,6 +24,9 @@
     XEN_NOTE XEN_ELFNOTE_ENTRY,          .quad _start
     XEN_NOTE XEN_ELFNOTE_HYPERCALL_PAGE, .quad hypercall_page
     XEN_NOTE XEN_ELFNOTE_PAE_MODE,       .asciz "yes"
+
+/* xkv's own note: where the report page is (main.c). */
+    XKV_REPORT_NOTE xkv_report_page
 
 /* First bytes of the image (kernel.ld puts .text.head at XEN_VIRT_BASE).
    In: rsi = start_info VA, rsp = the builder's boot stack, ring 3, events masked. */

@@ -40,6 +40,21 @@ static inline long HYPERVISOR_memory_op(unsigned cmd, void *arg)
     return hypercall(__HYPERVISOR_memory_op, (uint64_t)cmd, (uint64_t)arg, 0, 0, 0);
 }
 
+static inline long HYPERVISOR_stack_switch(uint64_t ss, uint64_t sp)
+{
+    return hypercall(__HYPERVISOR_stack_switch, ss, sp, 0, 0, 0);
+}
+
+static inline long HYPERVISOR_mmuext_op(struct mmuext_op *ops, unsigned count, unsigned *done, unsigned domid)
+{
+    return hypercall(__HYPERVISOR_mmuext_op, (uint64_t)ops, count, (uint64_t)done, domid, 0);
+}
+
+static inline long HYPERVISOR_callback_op(int cmd, const void *arg)
+{
+    return hypercall(__HYPERVISOR_callback_op, (uint64_t)cmd, (uint64_t)arg, 0, 0, 0);
+}
+
 static inline long HYPERVISOR_event_channel_op(int cmd, void *arg)
 {
     return hypercall(__HYPERVISOR_event_channel_op, (uint64_t)cmd, (uint64_t)arg, 0, 0, 0);

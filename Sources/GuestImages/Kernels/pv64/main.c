@@ -1,6 +1,9 @@
 /* Boot, then run the workloads named on the command line. */
 #include "console.h"
 #include "hypercall.h"
+#include "lib.h"
+#include "report.h"
+#include "usermode.h"
 
 void xkv_main(const struct start_info *si) __attribute__((noreturn));
 void xkv_trap(uint64_t vector, const uint64_t *frame, uint64_t error_code) __attribute__((noreturn));
@@ -10,13 +13,10 @@ extern char trap_breakpoint[], trap_page_fault[];
 
 static const struct start_info *start_info;
 
-static int bytes_equal(const char *a, const char *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (a[i] != b[i])
-            return 0;
-    return 1;
-}
+/* The page xkv reads what this kernel did from (report.h); head.S announces it in a note. */
+volatile union xkv_report_page xkv_report_page __attribute__((aligned(PAGE_SIZE), section(".data.xkv_report"))) = {
+    .r = { .magic = XKV_REPORT_MAGIC, .version = XKV_REPORT_VERSION },
+};
 
 static uint64_t pfn_of(const void *va)
 {
@@ -66,21 +66,19 @@ static void workload_echo(const char *arg, size_t n)
 static void workload_hypercalls(const char *arg, size_t n)
 {
     uint64_t count = 0;
-    int valid = n > 0 && n <= 10;
-    for (size_t i = 0; valid && i < n; i++) {
-        valid = arg[i] >= '0' && arg[i] <= '9';
-        count = count * 10 + (uint64_t)(arg[i] - '0');
-    }
     struct line l = { .len = 0 };
-    if (!valid || count > 1000000000) {
+    if (!parse_count(arg, n, 1000000000, &count)) {
         line_str(&l, "hypercalls: bad count '");
         line_mem(&l, arg, n);
         line_str(&l, "' (want 0..1000000000)");
         line_to_ring(&l);
         return;
     }
-    for (uint64_t i = 0; i < count; i++)
+    for (uint64_t i = 0; i < count; i++) {
         HYPERVISOR_xen_version(XENVER_version, NULL);
+        if (i % 256 == 255)
+            report->hypercalls = hypercall_total;
+    }
     line_str(&l, "hypercalls: done ");
     line_dec(&l, (int64_t)count);
     line_to_ring(&l);
@@ -261,32 +259,47 @@ void xkv_trap(uint64_t vector, const uint64_t *frame, uint64_t error_code)
 struct workload {
     const char *name;   /* ends in '=' when the workload takes an argument */
     void (*run)(const char *arg, size_t n);
+    int user_mode;      /* needs usermode_init() at boot */
 };
 
 static const struct workload workloads[] = {
-    { "echo=", workload_echo },
-    { "hypercalls=", workload_hypercalls },
-    { "crash", workload_crash },
-    { "fault", workload_fault },
-    { "spin", workload_spin },
-    { "idle", workload_idle },
-    { "badptr", workload_badptr },
-    { "cpuid", workload_cpuid },
-    { "cr3", workload_cr3 },
-    { "mmu", workload_mmu },
-    { "traps", workload_traps },
+    { "syscalls=", workload_syscalls, 1 },
+    { "faults=", workload_faults, 1 },
+    { "int=", workload_int, 1 },
+    { "echo=", workload_echo, 0 },
+    { "hypercalls=", workload_hypercalls, 0 },
+    { "crash", workload_crash, 0 },
+    { "fault", workload_fault, 0 },
+    { "spin", workload_spin, 0 },
+    { "idle", workload_idle, 0 },
+    { "badptr", workload_badptr, 0 },
+    { "cpuid", workload_cpuid, 0 },
+    { "cr3", workload_cr3, 0 },
+    { "mmu", workload_mmu, 0 },
+    { "traps", workload_traps, 0 },
 };
 
-static void run_workload(const char *token, size_t n)
+/* The workload a command-line token names, or NULL; *len is the length of its name. */
+static const struct workload *find_workload(const char *token, size_t n, size_t *len)
 {
     for (size_t i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++) {
         const char *name = workloads[i].name;
-        size_t len = strnlen(name, 32);
-        int takes_arg = name[len - 1] == '=';
-        if (takes_arg ? (n >= len && bytes_equal(token, name, len)) : (n == len && bytes_equal(token, name, len))) {
-            workloads[i].run(token + len, n - len);
-            return;
-        }
+        *len = strnlen(name, 32);
+        int takes_arg = name[*len - 1] == '=';
+        if (takes_arg ? (n >= *len && bytes_equal(token, name, *len)) : (n == *len && bytes_equal(token, name, *len)))
+            return &workloads[i];
+    }
+    return NULL;
+}
+
+static void run_workload(const char *token, size_t n)
+{
+    size_t len;
+    const struct workload *w = find_workload(token, n, &len);
+    if (w) {
+        w->run(token + len, n - len);
+        report->hypercalls = hypercall_total;
+        return;
     }
     struct line l = { .len = 0 };
     line_str(&l, "unknown workload: ");
@@ -294,8 +307,10 @@ static void run_workload(const char *token, size_t n)
     line_to_ring(&l);
 }
 
-static void run_workloads(const char *cmdline, size_t n)
+/* Runs `each` on every space-separated token; returns how many it returned nonzero for. */
+static int for_each_token(const char *cmdline, size_t n, int (*each)(const char *token, size_t n))
 {
+    int hits = 0;
     size_t i = 0;
     while (i < n) {
         while (i < n && cmdline[i] == ' ')
@@ -304,18 +319,39 @@ static void run_workloads(const char *cmdline, size_t n)
         while (i < n && cmdline[i] != ' ')
             i++;
         if (i > start)
-            run_workload(cmdline + start, i - start);
+            hits += each(cmdline + start, i - start) != 0;
     }
+    return hits;
 }
 
-/* One console_io write; the count includes that write and the shutdown after it. */
+static int needs_user_mode(const char *token, size_t n)
+{
+    size_t len;
+    const struct workload *w = find_workload(token, n, &len);
+    return w && w->user_mode;
+}
+
+static int run_token(const char *token, size_t n)
+{
+    run_workload(token, n);
+    return 0;
+}
+
+/* One console_io write; the count includes that write and the shutdown after it, and so does
+   the report page's, now marked done. */
 static void summary(void)
 {
+    report->hypercalls = hypercall_total + 2;
+    report->done = 1;
     struct line l = { .len = 0 };
     line_str(&l, "summary: hypercalls=");
     line_dec(&l, (int64_t)(hypercall_total + 2));
     line_str(&l, " xen_version=");
     line_dec(&l, (int64_t)hypercall_counts[__HYPERVISOR_xen_version]);
+    line_str(&l, " syscalls=");
+    line_dec(&l, (int64_t)report->syscalls);
+    line_str(&l, " faults=");
+    line_dec(&l, (int64_t)report->faults);
     line_str(&l, "\n");
     HYPERVISOR_console_io(CONSOLEIO_write, l.len, l.buf);
 }
@@ -325,7 +361,10 @@ void xkv_main(const struct start_info *si)
     start_info = si;
     console_init(si);
     boot_banner();
-    run_workloads(si->cmd_line, strnlen(si->cmd_line, sizeof(si->cmd_line)));
+    size_t n = strnlen(si->cmd_line, sizeof(si->cmd_line));
+    if (for_each_token(si->cmd_line, n, needs_user_mode))
+        usermode_init(si);
+    for_each_token(si->cmd_line, n, run_token);
     summary();
     shutdown(SHUTDOWN_poweroff);
 }

@@ -27,14 +27,38 @@
 #define HYPERCALL_SLOT_SIZE 32
 #define HYPERCALL_SLOTS (PAGE_SIZE / HYPERCALL_SLOT_SIZE)
 #define __HYPERVISOR_set_trap_table 0
+#define __HYPERVISOR_stack_switch 3
 #define __HYPERVISOR_update_va_mapping 14
 #define __HYPERVISOR_memory_op 12
 #define __HYPERVISOR_xen_version 17
 #define __HYPERVISOR_console_io 18
+#define __HYPERVISOR_iret 23
+#define __HYPERVISOR_mmuext_op 26
 #define __HYPERVISOR_sched_op 29
+#define __HYPERVISOR_callback_op 30
 #define __HYPERVISOR_event_channel_op 32
 
+/* Guest kernel and guest user both run in ring 3 with these (RPL 3) selectors. */
 #define FLAT_RING3_CS64 0xe033
+#define FLAT_RING3_SS 0xe02b
+
+/* HYPERVISOR_iret: struct iret_context {rax, r11, rcx, flags, rip, cs, rflags, rsp, ss};
+   the hypercall page's iret slot pushes the first three, the caller the rest. */
+#define VGCF_in_syscall (1 << 8)
+
+/* Trap-table flags: DPL in bits 0-1 (who may reach the vector with int $N). */
+#define TI_DPL_USER 3
+
+#define CALLBACKOP_register 0
+#define CALLBACKTYPE_syscall 2
+
+#define MMUEXT_PIN_L4_TABLE 3
+#define MMUEXT_NEW_USER_BASEPTR 15
+#define DOMID_SELF 0x7ff0
+
+/* L4 slots 256-271 are the hypervisor's; pinning an L4 fills them in. */
+#define L4_HYPERVISOR_FIRST 256
+#define L4_HYPERVISOR_END 272
 
 #define SCHEDOP_yield 0
 #define SCHEDOP_block 1
@@ -130,6 +154,34 @@ _Static_assert(offsetof(struct xencons_interface, in_cons) == 3072, "xencons.in_
 _Static_assert(offsetof(struct xencons_interface, in_prod) == 3076, "xencons.in_prod");
 _Static_assert(offsetof(struct xencons_interface, out_cons) == 3080, "xencons.out_cons");
 _Static_assert(offsetof(struct xencons_interface, out_prod) == 3084, "xencons.out_prod");
+
+struct mmuext_op {
+    uint32_t cmd;
+    uint64_t arg1;          /* mfn or linear address */
+    uint64_t arg2;          /* nr_ents, vcpumask or src_mfn */
+};
+_Static_assert(offsetof(struct mmuext_op, arg1) == 8, "mmuext_op.arg1");
+_Static_assert(sizeof(struct mmuext_op) == 24, "sizeof(mmuext_op)");
+
+struct callback_register {
+    uint16_t type;
+    uint16_t flags;         /* CALLBACKF_mask_events = 1 */
+    uint64_t address;
+};
+_Static_assert(offsetof(struct callback_register, address) == 8, "callback_register.address");
+
+/* shared_info starts with 32 vcpu_info slots of 64 bytes (public/xen.h, arch-x86/xen-x86_64.h). */
+struct vcpu_info {
+    uint8_t evtchn_upcall_pending;
+    uint8_t evtchn_upcall_mask;
+    uint64_t evtchn_pending_sel;
+    uint64_t cr2;           /* arch.cr2: the faulting address of the last #PF bounced to us */
+    uint64_t arch_pad;
+    uint8_t time[32];
+};
+_Static_assert(offsetof(struct vcpu_info, evtchn_upcall_mask) == 1, "vcpu_info.evtchn_upcall_mask");
+_Static_assert(offsetof(struct vcpu_info, cr2) == 16, "vcpu_info.arch.cr2");
+_Static_assert(sizeof(struct vcpu_info) == 64, "sizeof(vcpu_info)");
 
 struct sched_shutdown {
     uint32_t reason;
