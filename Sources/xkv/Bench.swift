@@ -22,9 +22,9 @@ enum Bench {
             }).rendered)
         } else {
             print("xkv bench on \(engine.host.kind) (\(engine.host.cpuModel))\(quick ? ", quick run" : "")")
-            print(pad("name", 18) + lpad("xkv ns", 12) + lpad("baseline ns", 13) + lpad("ratio", 8) + "  baseline / what")
+            print(pad("name", 23) + lpad("xkv ns", 12) + lpad("baseline ns", 13) + lpad("ratio", 8) + "  baseline / what")
             for row in rows {
-                print(pad(row.name, 18) + lpad(String(format: "%.0f", row.xkvNanoseconds), 12)
+                print(pad(row.name, 23) + lpad(String(format: "%.0f", row.xkvNanoseconds), 12)
                       + lpad(String(format: "%.0f", row.baselineNanoseconds), 13) + lpad(String(format: "%.2f", row.ratio), 8)
                       + "  \(row.baseline); \(row.note)")
             }

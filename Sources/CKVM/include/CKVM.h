@@ -73,6 +73,9 @@ static inline uint8_t *ckvm_run_io_data(struct kvm_run *run) { return (uint8_t *
  * (or -1 on an unexpected exit, -2 on a failed ioctl). */
 int64_t ckvm_baseline_io_loop(int vcpu_fd, struct kvm_run *run, uint16_t port, uint64_t count);
 
+/* The time-stamp counter (guests on KVM read the same counter, offset). */
+static inline uint64_t ckvm_rdtsc(void) { uint32_t lo, hi; __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)); return (uint64_t)hi << 32 | lo; }
+
 /* Monotonic clock in nanoseconds. */
 uint64_t ckvm_monotonic_ns(void);
 

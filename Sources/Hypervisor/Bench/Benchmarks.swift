@@ -1,5 +1,6 @@
 import CKVM
 import Foundation
+import GuestImages
 import KVM
 import Synchronization
 
@@ -32,7 +33,79 @@ public enum Benchmarks {
         rows.append(BenchRow(name: "hypercall.pv64.xkv", xkvNanoseconds: hypercall.xkvNanoseconds,
                              baseline: "raw C loop: syscall + port-I/O exit", baselineNanoseconds: median(samples),
                              note: "xkv's share of a hypercall"))
+        rows += try guestMeasured(engine: engine, baseline: raw, quick: quick)
+        rows.append(try domainCreate(engine: engine, quick: quick))
         return rows
+    }
+
+    /// Nanoseconds per TSC tick on this host (the guest's rdtsc counts the same ticks).
+    static func nanosecondsPerTick() -> Double {
+        let t0 = ckvm_monotonic_ns(), c0 = ckvm_rdtsc()
+        var spin: UInt64 = 0
+        while ckvm_monotonic_ns() - t0 < 20_000_000 { spin &+= 1 }
+        let t1 = ckvm_monotonic_ns(), c1 = ckvm_rdtsc()
+        return Double(t1 - t0) / Double(max(1, c1 &- c0))
+    }
+
+    /// Paths measured inside the guest with rdtsc over many calls (the guest's report page),
+    /// each against the raw KVM exit round trip.
+    static func guestMeasured(engine: Engine, baseline: Baseline, quick: Bool) throws -> [BenchRow] {
+        let perTick = nanosecondsPerTick()
+        let n = quick ? 200 : 5000
+        var cases: [(String, String, String, KeyPath<GuestReport, UInt64>, String)] = [
+            ("syscall.pv64.routed", "pv64", "syscalls=\(n)", \.cyclesPerSyscall,
+             "user syscall -> xkv entry -> exit -> bounce to the guest's callback -> iret hypercall back"),
+            ("exception.pv64.bounce", "pv64", "faults=\(n)", \.cyclesPerFault,
+             "user fault -> xkv stub -> exit -> Xen bounce frame -> handler -> iret hypercall back"),
+        ]
+        if GuestImage.builtinNames.contains("pv32") {
+            cases += [
+                ("syscall.pv32.direct", "pv32", "syscalls=\(n)", \.cyclesPerSyscall,
+                 "int $0x80 -> xkv ring-0 code -> guest kernel handler, no exit; iret back (all emulated on PVM)"),
+                ("exception.pv32.bounce", "pv32", "faults=\(n)", \.cyclesPerFault,
+                 "fault -> xkv stub -> exit -> compat bounce frame -> ring-1 handler -> iret back"),
+            ]
+        }
+        var rows: [BenchRow] = []
+        for (name, kernel, cmdline, field, note) in cases {
+            var config = DomainConfig(name: "bench-\(name)-\(UInt32.random(in: 0...UInt32.max))")
+            config.memoryMiB = 16
+            config.kernel = .builtin(kernel)
+            config.cmdline = cmdline
+            config.onPoweroff = .preserve
+            try engine.execute(.create(config))
+            defer { try? engine.execute(.destroy(config.name)) }
+            guard engine.waitUntil(timeout: 600, { $0.domain(config.name)?.state.shutdown == true }),
+                  let report = engine.snapshot().domain(config.name)?.guestReport, report.done else {
+                throw KVMError(operation: "bench", message: "\(name): the guest did not finish its workload")
+            }
+            rows.append(BenchRow(name: name, xkvNanoseconds: Double(report[keyPath: field]) * perTick,
+                                 baseline: "raw C KVM_RUN loop", baselineNanoseconds: baseline.nanoseconds, note: note))
+        }
+        return rows
+    }
+
+    /// `domain.create`: from the start of `create` (image, VM, memory, builder, vCPU) to the
+    /// domain's first hypercall, against a raw VM with one vCPU created and run to its first exit.
+    static func domainCreate(engine: Engine, quick: Bool) throws -> BenchRow {
+        var ours: [Double] = [], raw: [Double] = []
+        for round in 0..<(quick ? 2 : 7) {
+            var config = DomainConfig(name: "bench-create-\(round)-\(UInt32.random(in: 0...UInt32.max))")
+            config.memoryMiB = 16
+            config.cmdline = "idle"
+            try engine.execute(.create(config))
+            guard engine.waitUntil(timeout: 30, { $0.domain(config.name)?.createToFirstHypercallNanoseconds != nil }),
+                  let ns = engine.snapshot().domain(config.name)?.createToFirstHypercallNanoseconds else {
+                throw KVMError(operation: "bench", message: "domain.create: no first hypercall")
+            }
+            try engine.execute(.destroy(config.name))
+            ours.append(Double(ns))
+            let start = ckvm_monotonic_ns()
+            _ = try RawGuest(kvm: engine.kvm)
+            raw.append(Double(ckvm_monotonic_ns() - start))
+        }
+        return BenchRow(name: "domain.create", xkvNanoseconds: median(ours), baseline: "raw KVM VM + vCPU to first exit",
+                        baselineNanoseconds: median(raw), note: "create to first hypercall (16 MiB PV domain)")
     }
 
     struct Baseline { var nanoseconds: Double; var guest: RawGuest }

@@ -35,6 +35,9 @@ public final class Domain: @unchecked Sendable {
     var grantTableVersion: UInt32 = 1
     private let assists = Atomic<UInt64>(0)
     private let yields = Atomic<UInt64>(0)
+    /// Monotonic nanoseconds when `create` began and when the first hypercall arrived (0: none yet).
+    var createStartedAt: UInt64 = 0
+    let firstHypercallAt = Atomic<UInt64>(0)
     /// Bumped by every wake-up, so a vCPU that blocks just after one does not miss it.
     let wakeGeneration = Atomic<UInt64>(0)
     /// The scheduler that runs this domain's vCPUs.

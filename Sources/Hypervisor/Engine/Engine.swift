@@ -1,3 +1,4 @@
+import CKVM
 import Foundation
 import GuestImages
 import KVM
@@ -165,8 +166,10 @@ public final class Engine: @unchecked Sendable {
             defer { t.nextID += 1 }
             return t.nextID
         }
+        let started = ckvm_monotonic_ns()
         let image = try loadImage(config.kernel)
         let domain = try buildPV(id: id, config: config, image: image)
+        domain.createStartedAt = started
         let inUse = tables.withLock { t -> Bool in
             if t.domains.values.contains(where: { $0.name == config.name }) { return true }
             t.domains[id] = domain
@@ -334,7 +337,9 @@ public final class Engine: @unchecked Sendable {
                                   let pcpu = v.currentPCPU.load(ordering: .relaxed)
                                   return VCPUInfo(id: v.id, state: state, pcpu: pcpu >= 0 ? pcpu : nil, cpuSeconds: Double(v.cpuNanoseconds) / 1e9)
                               },
-                              guestReport: report, weight: d.weight, cap: d.cap)
+                              guestReport: report, weight: d.weight, cap: d.cap,
+                              createToFirstHypercallNanoseconds: d.firstHypercallAt.load(ordering: .relaxed) == 0 ? nil
+                                  : d.firstHypercallAt.load(ordering: .relaxed) &- d.createStartedAt)
     }
 
     /// A domain's console output (live or ended).

@@ -28,6 +28,8 @@ public struct DomainSnapshot: Sendable, Equatable {
     /// Scheduler parameters (credit scheduler).
     public var weight: Int
     public var cap: Int
+    /// From the start of `create` to the domain's first hypercall.
+    public var createToFirstHypercallNanoseconds: UInt64?
 }
 
 /// How a domain's system calls travel, counted where the hypervisor can count them.

@@ -58,6 +58,9 @@ extension PVVCPU {
     private func dispatch(_ number: UInt64, _ args: HypercallArguments) -> HypercallResult {
         let slot = number < UInt64(Hypercall.slots) ? Int(number) : Hypercall.slots - 1
         count { $0.hypercalls[slot] += 1 }
+        if domain.firstHypercallAt.load(ordering: .relaxed) == 0 {
+            domain.firstHypercallAt.store(ckvm_monotonic_ns(), ordering: .relaxed)
+        }
         let handler = number < UInt64(Hypercall.slots) ? HypercallTable.handlers[Int(number)] : nil
         return handler?(self, args) ?? .error(.enosys)
     }
