@@ -315,7 +315,11 @@ public final class Engine: @unchecked Sendable {
     }
 
     private func snapshot(of d: Domain) -> DomainSnapshot {
-        let per = d.vcpus.map { $0.published.withLock { $0.counters } }
+        var per = d.vcpus.map { $0.published.withLock { $0.counters } }
+        if d.memory.compat, let boot = d.vcpus.first, !per.isEmpty {
+            // Counted by xkv's ring-0 code (32-bit PV domains have one vCPU).
+            for (kind, n) in boot.ring0Compensations { per[0].compensations[kind.rawValue] += n }
+        }
         var total = VCPUCounters()
         for c in per { total.add(c) }
         let report = d.guestReport

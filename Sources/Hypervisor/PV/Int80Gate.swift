@@ -44,8 +44,11 @@ extension PVVCPU {
         installedGate = nil
     }
 
-    /// `int $0x80`s that PVM turned into #UD and xkv's ring-0 code recognised (counted there).
-    var ring0UDAsInt80: UInt64 {
-        (try? domain.memory.physical.load(UInt64.self, at: contextAddress + HypervisorHole.Context.udAsInt80)) ?? 0
+    /// PVM compensations xkv's ring-0 code made without an exit (it counts them in the context page).
+    var ring0Compensations: [(PVMCompensation, UInt64)] {
+        let phys = domain.memory.physical
+        let fields: [(PVMCompensation, UInt64)] = [(.softwareInterruptAsUD, HypervisorHole.Context.udAsInt80),
+                                                   (.compatIretAsGP, HypervisorHole.Context.iretEmulated)]
+        return fields.map { ($0.0, (try? phys.load(UInt64.self, at: contextAddress + $0.1)) ?? 0) }
     }
 }

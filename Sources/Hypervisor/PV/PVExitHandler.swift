@@ -186,9 +186,14 @@ extension PVVCPU {
     private func compatSoftwareInterrupt() -> ExitOutcome? {
         let regs = vcpu.registers
         let sregs = vcpu.specialRegisters
-        guard let bytes = try? guestRead(regs.rip, count: 2), bytes[0] == 0xcd else { return nil }
+        guard let bytes = try? guestRead(regs.rip, count: 2), bytes[0] == 0xcd || bytes[0] == 0xcc else { return nil }
         count { $0.compensations[PVMCompensation.compatIntAsInternalError.rawValue] += 1 }
         kernelMode = sregs.cs.selector & 3 != 3
+        if bytes[0] == 0xcc {
+            // int3: #BP past it, whatever the ring (its gate has DPL 3).
+            return bounce(ExceptionFrame(vector: 3, errorCode: nil, rip: regs.rip &+ 1, cs: UInt64(sregs.cs.selector),
+                                         rflags: regs.rflags, rsp: regs.rsp, ss: UInt64(sregs.ss.selector)))
+        }
         if bytes[1] == 0x82 && kernelMode { return hypercall32(resume: regs.rip &+ 2, frame: nil) }
         let frame = ExceptionFrame(vector: Int(bytes[1]), errorCode: nil, rip: regs.rip, cs: UInt64(sregs.cs.selector),
                                    rflags: regs.rflags, rsp: regs.rsp, ss: UInt64(sregs.ss.selector))

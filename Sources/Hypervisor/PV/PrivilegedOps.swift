@@ -15,6 +15,14 @@ extension PVVCPU {
             if let bytes = try? guestRead(frame.rip, count: 7), bytes == Self.forcedEmulationPrefix {
                 return emulateCPUID(frame)
             }
+            // PVMCompensation.int3AsUD: on PVM a compat `int3` raises #UD on it; Xen delivers #BP past it.
+            if compat, let bytes = try? guestRead(frame.rip, count: 1), bytes[0] == 0xcc {
+                count { $0.compensations[PVMCompensation.int3AsUD.rawValue] += 1 }
+                var breakpoint = frame
+                breakpoint.vector = 3
+                breakpoint.rip = frame.rip &+ 1
+                return bounce(breakpoint)
+            }
             // PVMCompensation.softwareInterruptAsUD: on PVM `int $N` at CPL 3 raises #UD on the int.
             if let bytes = try? guestRead(frame.rip, count: 2), bytes[0] == 0xcd {
                 count { $0.compensations[PVMCompensation.softwareInterruptAsUD.rawValue] += 1 }
@@ -78,6 +86,7 @@ extension PVVCPU {
 
     private func emulatePrivileged(_ frame: ExceptionFrame) -> ExitOutcome? {
         guard let bytes = try? guestRead(frame.rip, count: 4) else { return nil }
+        if compat && bytes[0] == 0xcf && frame.cs & 3 == 1 { return emulateCompatIret(frame) }
         // mov %cr3, %reg: [REX] 0f 20 /r with mod=11, reg=3.
         var i = 0
         var rexB = false
@@ -89,6 +98,38 @@ extension PVVCPU {
         regs.setGPR(register, base)
         resume(&regs, frame: frame, advance: UInt64(i + 3))
         count { $0.emulations["mov_from_cr3", default: 0] += 1 }
+        return .resume
+    }
+
+    /// `iret` in 32-bit ring 1, which PVM answers with #GP(0) (PVMCompensation.compatIretAsGP).
+    /// xkv's ring-0 code emulates the flat-selector cases without an exit; this is the general
+    /// case, with the guest's own GDT selectors. IF and IOPL keep their values (CPL 1 cannot
+    /// change them). A frame that names no usable segment gets the guest the #GP it would see.
+    private func emulateCompatIret(_ frame: ExceptionFrame) -> ExitOutcome? {
+        let esp = frame.rsp & 0xffff_ffff
+        func u32(_ b: [UInt8], _ i: Int) -> UInt64 { (0..<4).reduce(UInt64(0)) { $0 | UInt64(b[i + $1]) << (8 * UInt64($1)) } }
+        guard let head = try? guestRead(esp, count: 12) else { return nil }
+        let eip = u32(head, 0), cs = UInt16(truncatingIfNeeded: u32(head, 4)), eflags = u32(head, 8)
+        guard cs & 3 == 1 || cs & 3 == 3, let codeSegment = segment(forSelector: cs, code: true) else { return nil }
+        var regs = vcpu.registers
+        var stackSegment: kvm_segment
+        if cs & 3 == 3 {
+            guard let tail = try? guestRead(esp + 12, count: 8) else { return nil }
+            let ss = UInt16(truncatingIfNeeded: u32(tail, 4))
+            guard ss & 3 == 3, let segment = segment(forSelector: ss, code: false) else { return nil }
+            stackSegment = segment
+            regs.rsp = u32(tail, 0)
+            kernelMode = false
+        } else {
+            guard let segment = segment(forSelector: UInt16(truncatingIfNeeded: frame.ss), code: false) else { return nil }
+            stackSegment = segment
+            regs.rsp = esp + 12
+        }
+        regs.rip = eip
+        regs.rflags = PVVCPU.sanitize(rflags: eflags)
+        vcpu.registers = regs
+        restoreGuestSegments(cs: codeSegment, ss: stackSegment)
+        count { $0.compensations[PVMCompensation.compatIretAsGP.rawValue] += 1 }
         return .resume
     }
 

@@ -51,6 +51,7 @@ public enum HypervisorHole {
     /// Entry points in the code page (fixed by `.org` in Kernels/xkv_entry/entry.S).
     public static let udEntryOffset: UInt64 = 0
     public static let int80EntryOffset: UInt64 = 0x80
+    public static let gpEntryOffset: UInt64 = 0x200
     public static var codeAddress: UInt64 { base + UInt64(Page.code) * 4096 }
     public static var contextAddress: UInt64 { base + UInt64(Page.context) * 4096 }
 
@@ -58,6 +59,7 @@ public enum HypervisorHole {
     public enum Context {
         public static let slotPresent: UInt64 = 0, slotEIP: UInt64 = 8, slotCS: UInt64 = 16
         public static let kernelSP: UInt64 = 24, kernelSS: UInt64 = 32, maskAddress: UInt64 = 40, udAsInt80: UInt64 = 48
+        public static let iretEmulated: UInt64 = 56
     }
 
     /// Port the exception stubs write to; the exit's rip says which vector.
@@ -198,6 +200,7 @@ public enum HypervisorHole {
             var handler = stubsAddress + UInt64(v) * stubSize
             if compat && v == 6 { handler = codeAddress + udEntryOffset }
             if compat && v == 0x80 { handler = codeAddress + int80EntryOffset }
+            if compat && v == 13 { handler = codeAddress + gpEntryOffset }
             // 0x82 is the 32-bit hypercall gate, reachable from the ring-1 kernel only.
             let dpl: UInt64 = (v == 3 || v == 4 || v == 0x80) ? 3 : (compat && v == 0x82 ? 1 : 0)
             let low = (handler & 0xffff) | UInt64(Selector.hypervisorCS) << 16 | (0x8e | dpl << 5) << 40 | ((handler >> 16) & 0xffff) << 48

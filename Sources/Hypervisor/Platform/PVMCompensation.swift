@@ -21,6 +21,13 @@ public enum PVMCompensation: Int, CaseIterable, Sendable {
     /// emulator stop with KVM_EXIT_INTERNAL_ERROR; xkv decodes the `int` at rip itself and
     /// carries on as the hardware gate would have.
     case compatIntAsInternalError
+    /// `iret` in 32-bit ring 1 raises #GP(0) on PVM, yet a 32-bit PV kernel leaves every trap
+    /// and system call with it. xkv's ring-0 #GP entry emulates it for Xen's flat selectors
+    /// without an exit (counted there); the engine emulates the rest.
+    case compatIretAsGP
+    /// `int3` at CPL 3 in 32-bit code raises #UD on PVM (and stops the emulator at CPL 1):
+    /// xkv delivers the #BP the guest asked for, past the int3.
+    case int3AsUD
 
     public var name: String {
         switch self {
@@ -29,6 +36,8 @@ public enum PVMCompensation: Int, CaseIterable, Sendable {
         case .softwareInterruptAsUD: return "int_n_as_ud"
         case .m2pAlias: return "m2p_alias"
         case .compatIntAsInternalError: return "compat_int_as_internal_error"
+        case .compatIretAsGP: return "compat_iret_as_gp"
+        case .int3AsUD: return "int3_as_ud"
         }
     }
 

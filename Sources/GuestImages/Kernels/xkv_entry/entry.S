@@ -23,6 +23,7 @@
     .set KERNEL_SS,    32                  /* u64: stack_switch ss */
     .set MASK_VA,      40                  /* u64: address of vcpu_info.evtchn_upcall_mask */
     .set UD_AS_INT80,  48                  /* u64: PVM #UD-on-int $0x80 events (counted) */
+    .set IRET_EMULATED, 56                 /* u64: PVM #GP-on-iret events emulated here (counted) */
 
     .text
     .code64
@@ -57,43 +58,109 @@ int80_common:
     pushq   %rax
     pushq   %rcx
     pushq   %rdx
+    pushq   %r8
     movabsq $CONTEXT, %rdx
     cmpq    $0, SLOT_PRESENT(%rdx)
     je      9f
-    /* Frame now at 24(%rsp): rip 24, cs 32, rflags 40, rsp 48, ss 56. */
+    /* Frame now at 32(%rsp): rip 32, cs 40, rflags 48, rsp 56, ss 64. */
+    movq    MASK_VA(%rdx), %r8
+    movzbl  (%r8), %r8d                 /* the saved event mask */
     movl    KERNEL_SP(%rdx), %ecx
     subl    $20, %ecx
-    movl    24(%rsp), %eax
+    movl    32(%rsp), %eax
     movl    %eax, 0(%rcx)               /* EIP */
-    movq    MASK_VA(%rdx), %rax
-    movzbl  (%rax), %eax
+    movl    %r8d, %eax
     shll    $16, %eax
-    orl     32(%rsp), %eax
+    orl     40(%rsp), %eax
     movl    %eax, 4(%rcx)               /* CS, saved event mask in bits 16-23 */
-    movl    40(%rsp), %eax
-    movl    %eax, 8(%rcx)               /* EFLAGS */
     movl    48(%rsp), %eax
-    movl    %eax, 12(%rcx)              /* ESP */
+    andl    $~0x200, %eax
+    testl   %r8d, %r8d
+    jnz     5f
+    orl     $0x200, %eax                /* EFLAGS.IF = !mask, as compat_create_bounce_frame */
+5:  movl    %eax, 8(%rcx)               /* EFLAGS */
     movl    56(%rsp), %eax
+    movl    %eax, 12(%rcx)              /* ESP */
+    movl    64(%rsp), %eax
     movl    %eax, 16(%rcx)              /* SS */
     movl    SLOT_EIP(%rdx), %eax
-    movq    %rax, 24(%rsp)              /* enter the guest kernel's handler */
+    movq    %rax, 32(%rsp)              /* enter the guest kernel's handler */
     movq    SLOT_CS(%rdx), %rax
-    movq    %rax, 32(%rsp)
-    andq    $~0x44100, 40(%rsp)         /* TF, NT, RF off, as a trap gate does */
-    movq    %rcx, 48(%rsp)
+    movq    %rax, 40(%rsp)
+    andq    $~0x44100, 48(%rsp)         /* TF, NT, RF off, as a trap gate does */
+    movq    %rcx, 56(%rsp)
     movq    KERNEL_SS(%rdx), %rax
-    movq    %rax, 56(%rsp)
+    movq    %rax, 64(%rsp)
+    popq    %r8
     popq    %rdx
     popq    %rcx
     popq    %rax
     iretq
-9:  popq    %rdx
+9:  popq    %r8
+    popq    %rdx
     popq    %rcx
     popq    %rax
 slow_int80:
     jmp     *stub_int80(%rip)
 
+/*
+ * #GP from the guest (PVMCompensation.compatIretAsGP): PVM raises #GP(0) on `iret` in 32-bit
+ * ring 1, which a 32-bit PV kernel uses to leave every trap and system call. For Xen's flat
+ * selectors this emulates the iret here, without an exit: EIP, CS, EFLAGS (and ESP, SS to
+ * ring 3) from the guest kernel's stack; IF and IOPL stay as they are (CPL 1 cannot change
+ * them). Anything else goes to the exit stub for vector 13, where the engine decides.
+ * Frame: error code, rip, cs, rflags, rsp, ss.
+ */
+    .globl entry_gp
+    .org 0x200                          /* HypervisorHole.gpEntryOffset */
+entry_gp:
+    cmpq    $0, (%rsp)
+    jne     slow_gp
+    pushq   %rax
+    pushq   %rcx
+    pushq   %rdx
+    /* Frame now at 24(%rsp): error 24, rip 32, cs 40, rflags 48, rsp 56, ss 64. */
+    cmpq    $0xe019, 40(%rsp)           /* from the guest kernel's flat ring-1 code */
+    jne     8f
+    movq    32(%rsp), %rax
+    cmpb    $0xcf, (%rax)               /* iret */
+    jne     8f
+    movl    56(%rsp), %ecx              /* the guest kernel's esp: EIP, CS, EFLAGS [, ESP, SS] */
+    movzwl  4(%rcx), %edx
+    cmpl    $0xe019, %edx
+    je      1f
+    cmpl    $0xe02b, %edx
+    jne     8f
+    movzwl  16(%rcx), %eax              /* to ring 3: the new SS must be flat ring-3 data */
+    cmpl    $0xe033, %eax
+    jne     8f
+    movq    %rax, 64(%rsp)
+    movl    12(%rcx), %eax
+    movq    %rax, 56(%rsp)
+    jmp     2f
+1:  leal    12(%rcx), %eax              /* ring 1 to ring 1: SS stays */
+    movq    %rax, 56(%rsp)
+2:  movq    %rdx, 40(%rsp)
+    movl    (%rcx), %eax
+    movq    %rax, 32(%rsp)
+    movl    8(%rcx), %eax
+    andl    $0x244dd5, %eax             /* arithmetic flags, TF, DF, NT, AC, ID */
+    orl     $0x202, %eax                /* IF on, IOPL 0 */
+    movq    %rax, 48(%rsp)
+    movabsq $CONTEXT, %rax
+    lock incq IRET_EMULATED(%rax)
+    popq    %rdx
+    popq    %rcx
+    popq    %rax
+    addq    $8, %rsp                    /* the error code */
+    iretq
+8:  popq    %rdx
+    popq    %rcx
+    popq    %rax
+slow_gp:
+    jmp     *stub_gp(%rip)
+
     .p2align 3
 stub_ud:    .quad STUBS + 6 * 4
 stub_int80: .quad STUBS + 0x80 * 4
+stub_gp:    .quad STUBS + 13 * 4
