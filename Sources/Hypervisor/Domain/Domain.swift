@@ -119,6 +119,7 @@ public final class Domain: @unchecked Sendable {
     /// Domain-0's console backend: moves the guest's output ring into the console log.
     /// The ring indexes are guest-written: a producer more than a ring ahead is clamped.
     func drainConsoleRing() {
+        guard config.type != .hvm else { return }   // HVM consoles arrive through the debug port
         let page = layout.consoleMFN << 12
         let phys = memory.physical
         guard let cons = try? phys.load(UInt32.self, at: page + UInt64(ConsoleRing.outCons)),

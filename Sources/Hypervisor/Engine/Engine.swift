@@ -148,7 +148,7 @@ public final class Engine: @unchecked Sendable {
             guard host.hardwareVirtualization else {
                 throw .unsupported("type=hvm needs hardware virtualization (VT-x/AMD-V), and this host's KVM is \(host.kind): an unmodified HVM kernel's ring 0 cannot run here (its syscall lands at LSTAR still in ring 3). Use type=pv.")
             }
-            throw .unsupported("type=hvm: the HVM builder is not in this build yet")
+            break
         case .pvh:
             throw .unsupported("type=pvh is not supported yet; use type=pv")
         }
@@ -168,7 +168,8 @@ public final class Engine: @unchecked Sendable {
         }
         let started = ckvm_monotonic_ns()
         let image = try loadImage(config.kernel)
-        let domain = try buildPV(id: id, config: config, image: image)
+        let domain = config.type == .hvm ? try buildHVM(id: id, config: config, image: image)
+                                         : try buildPV(id: id, config: config, image: image)
         domain.createStartedAt = started
         let inUse = tables.withLock { t -> Bool in
             if t.domains.values.contains(where: { $0.name == config.name }) { return true }
@@ -218,6 +219,46 @@ public final class Engine: @unchecked Sendable {
                 pv.kernelBase = layout.rootTableMFN << 12
                 pv.compat = layout.compat
                 vcpus.append(pv)
+            }
+            domain.attach(vcpus)
+            return domain
+        } catch let error as DomainError {
+            throw error
+        } catch let error as KVMError {
+            if error.operation == "mmap" { throw .hostCannotGive(error.message) }
+            throw .kvm(error.message)
+        } catch {
+            throw .kvm("\(error)")
+        }
+    }
+
+    /// An HVM domain: guest RAM only (no hypervisor hole; the guest owns ring 0), xkv's HVM
+    /// boot, SMBIOS and CPUID identity, and the debug-console and power device models.
+    private func buildHVM(id: Int, config: DomainConfig, image: ELFImage) throws(DomainError) -> Domain {
+        do {
+            let vm = try kvm.createVM()
+            let ramBytes = UInt64(config.memoryMiB) << 20
+            try vm.addMemory(guestPhysical: 0, size: ramBytes)
+            if kvm.hostKind == .vmx { try vm.setTSSAddress(0xfffb_d000) }
+            let uuid = config.uuid ?? .random()
+            let entry = try HVMDomainBuilder(image: image, physical: vm.memory, memoryBytes: ramBytes, cmdline: config.cmdline,
+                                             uuid: uuid).build()
+            let memory = PVMemory(nrPages: ramBytes >> 12, privateBase: ramBytes, layout: PrivateLayout(nrPages: 0, compat: false),
+                                  compat: false, physical: vm.memory)
+            let layout = PVBootLayout(virtBase: 0, entry: entry, hypercallPage: nil, startInfo: 0, p2m: 0, xenstoreMFN: 0, consoleMFN: 0,
+                                      sharedInfoMFN: 0, pageTableBase: HVMDomainBuilder.pml4Address, rootTableMFN: HVMDomainBuilder.pml4Address >> 12,
+                                      pageTableFrames: 6, stackTop: HVMDomainBuilder.stackTop, mappedEnd: 1 << 32, guestOS: "hvm",
+                                      reportPage: image.reportPage.flatMap { $0 < ramBytes && $0 & 0xfff == 0 ? $0 : nil },
+                                      compat: false, hardwareRoot: HVMDomainBuilder.pml4Address)
+            let domain = Domain(id: id, config: config, uuid: uuid, vm: vm, memory: memory, layout: layout, cpuid: cpuid,
+                                engineInfo: EngineInfo(capabilities: host.capabilities, hostIsPVM: false))
+            var vcpus: [PVVCPU] = []
+            for index in 0..<config.vcpus {
+                let vcpu = try vm.createVCPU(id: index)
+                try HVMDomainBuilder.prepare(vcpu, entry: entry, cpuid: cpuid)
+                let v = PVVCPU(vcpu: vcpu, domain: domain)
+                v.hvm = true
+                vcpus.append(v)
             }
             domain.attach(vcpus)
             return domain

@@ -38,7 +38,7 @@ extension PVVCPU {
             runState.store(0, ordering: .relaxed)
             let reason = ExitReason(exit)
             count { $0.exits[reason.rawValue] += 1 }
-            switch handle(exit) {
+            switch hvm ? handleHVM(exit) : handle(exit) {
             case .resume:
                 continue
             case .block:

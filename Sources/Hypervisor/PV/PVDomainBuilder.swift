@@ -85,26 +85,40 @@ struct PVDomainBuilder {
         guard entry >= virtBase, entry < kernelEnd else { throw .badImage("entry \(entry.hex) is outside the kernel") }
 
         // Layout after the kernel, as xc_dom_build_image: P2M, start_info, xenstore, console, tables, stack.
-        var next = (kernelEnd + 4095) & ~4095
-        func allocate(_ bytes: UInt64) -> UInt64 { defer { next += (bytes + 4095) & ~4095 }; return next }
+        // A kernel may load just below 2^64 (virt_base is the guest's to choose): every address past it
+        // is computed with overflow checked, and a layout that would wrap around is refused.
+        func checked(_ end: (partialValue: UInt64, overflow: Bool)) throws(DomainError) -> UInt64 {
+            guard !end.overflow else {
+                throw .badImage("virt_base \(virtBase.hex) leaves no room for the boot layout below the top of the address space")
+            }
+            return end.partialValue
+        }
+        var next = try checked(Self.roundUp(kernelEnd, to: 4096))
+        func allocate(_ bytes: UInt64) throws(DomainError) -> UInt64 {
+            let start = next
+            next = try checked(next.addingReportingOverflow((bytes + 4095) & ~4095))
+            return start
+        }
         let nr = memory.nrPages
-        let p2m = allocate(nr * (compat ? 4 : 8))
-        let startInfo = allocate(4096)
-        let xenstore = allocate(4096)
-        let console = allocate(4096)
+        let p2m = try allocate(nr * (compat ? 4 : 8))
+        let startInfo = try allocate(4096)
+        let xenstore = try allocate(4096)
+        let console = try allocate(4096)
         let tablesStart = next
         // Count the tables needed to map [virtBase, end) where end depends on the count itself.
         var tableCount: UInt64 = 0
         var mappedEnd: UInt64 = 0
         while true {
-            let stackEnd = tablesStart + tableCount * 4096 + 4096
-            mappedEnd = ((stackEnd + 512 * 1024) + 0x3f_ffff) & ~0x3f_ffff
+            let stackEnd = try checked(tablesStart.addingReportingOverflow(tableCount * 4096 + 4096))
+            let (withSlack, slackWraps) = stackEnd.addingReportingOverflow(512 * 1024)
+            let rounded = Self.roundUp(withSlack, to: 0x40_0000)
+            mappedEnd = try checked((rounded.partialValue, slackWraps || rounded.overflow))
             let needed = tablesToMap(from: virtBase, to: mappedEnd)
             if needed <= tableCount { break }
             tableCount = needed
         }
         next = tablesStart + tableCount * 4096
-        let stack = allocate(4096)
+        let stack = try allocate(4096)
         guard (mappedEnd - virtBase) / 4096 <= nr, mappedEnd <= addressLimit else {
             throw .tooLittleMemory("the kernel's initial mapping needs \((mappedEnd - virtBase) >> 20) MiB; give the domain more memory")
         }
@@ -148,6 +162,12 @@ struct PVDomainBuilder {
         } catch {
             throw .badImage("building the domain failed: \(error)")
         }
+    }
+
+    /// `value` rounded up to a multiple of `alignment` (a power of two), reporting a wrap past 2^64.
+    static func roundUp(_ value: UInt64, to alignment: UInt64) -> (partialValue: UInt64, overflow: Bool) {
+        let (sum, overflow) = value.addingReportingOverflow(alignment - 1)
+        return (sum & ~(alignment - 1), overflow)
     }
 
     /// Page tables needed to map [from, to): 4-level (one L4 plus one table per touched 512 GiB,

@@ -16,6 +16,8 @@ final class PVVCPU: @unchecked Sendable {
     var kernelMode = true
     /// A 32-bit PV (compat) vCPU.
     var compat = false
+    /// An HVM vCPU: the guest owns ring 0; its exits go to `handleHVM` (the PV state is unused).
+    var hvm = false
     var callbacks: [CallbackType: Callback] = [:]
     var kernelSS: UInt16 = HypervisorHole.Selector.ring3DS
     var kernelSP: UInt64 = 0
