@@ -157,9 +157,12 @@ public final class Engine: @unchecked Sendable {
         guard config.memoryMiB >= 1 && config.memoryMiB <= DomainConfig.maximumMemoryMiB else {
             throw .invalidState("memory must be 1...\(DomainConfig.maximumMemoryMiB) MiB")
         }
+        // Guest memory is claimed as the guest touches it; like Xen, count what live domains were
+        // promised, so several large domains cannot each pass on the same free memory.
         let available = Self.availableHostMemoryMiB()
-        guard config.memoryMiB <= available else {
-            throw .hostCannotGive("memory=\(config.memoryMiB) MiB is more than this host can give (\(available) MiB available)")
+        let promised = tables.withLock { $0.domains.values.reduce(0) { $0 + $1.config.memoryMiB } }
+        guard config.memoryMiB <= available, promised + config.memoryMiB <= host.memoryMiB else {
+            throw .hostCannotGive("memory=\(config.memoryMiB) MiB is more than this host can give (\(available) MiB available, \(promised) MiB promised to running domains)")
         }
         let id = try tables.withLock { t throws(DomainError) -> Int in
             guard !t.domains.values.contains(where: { $0.name == config.name }) else { throw .nameInUse(config.name) }

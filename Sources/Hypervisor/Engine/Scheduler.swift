@@ -1,11 +1,12 @@
 import CKVM
 import Foundation
+import Glibc
 import Synchronization
 
 /// Xen's credit scheduler (credit1) over xkv's physical CPUs: host threads that run vCPUs.
 ///
 /// Every accounting period (30 ms) each domain with work earns credit in proportion to its
-/// weight; a vCPU burns credit while it runs, debited at every 10 ms tick. vCPUs with credit
+/// weight; a vCPU burns credit while it runs, debited at every 2 ms tick. vCPUs with credit
 /// left (UNDER) run before those without (OVER), the one with the most credit first. A vCPU runs until it blocks,
 /// stops, yields, or its timeslice (30 ms) ends while another vCPU waits: then the ticker kicks
 /// it out of KVM_RUN. A cap limits a domain to a share of one pCPU per period. Every context
@@ -13,17 +14,28 @@ import Synchronization
 final class Scheduler: @unchecked Sendable {
     static let accountingPeriod: UInt64 = 30_000_000     // ns
     static let timeslice: UInt64 = 30_000_000            // ns
-    static let tick: Double = 0.010                      // s
+    /// How often the ticker charges running vCPUs and checks timeslices and caps.
+    static let tick: Double = 0.002                      // s
 
     /// One pCPU: its thread and what runs there.
     final class PCPU: @unchecked Sendable {
         let id: Int
         let running = Mutex<PVVCPU?>(nil)
         let sliceStart = Atomic<UInt64>(0)
-        /// When the running vCPU was last charged for its time.
+        /// The pCPU thread's CPU clock when the running vCPU was last charged for its time.
         let lastCharge = Atomic<UInt64>(0)
         let switches = Atomic<UInt64>(0)
+        /// The pCPU thread's CPU-time clock: vCPUs are charged the host CPU time they really got,
+        /// so a busy host does not skew the weights.
+        let clock = Atomic<Int32>(0)
         init(id: Int) { self.id = id }
+
+        /// CPU time the pCPU thread has used, in ns.
+        var cpuTime: UInt64 {
+            var ts = timespec()
+            guard clock_gettime(clock.load(ordering: .acquiring), &ts) == 0 else { return lastCharge.load(ordering: .relaxed) }
+            return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+        }
     }
 
     private struct Queue {
@@ -79,6 +91,8 @@ final class Scheduler: @unchecked Sendable {
     // MARK: The pCPU loop
 
     private func pcpuLoop(_ pcpu: PCPU) {
+        var clock = clockid_t()
+        if pthread_getcpuclockid(pthread_self(), &clock) == 0 { pcpu.clock.store(clock, ordering: .releasing) }
         while let vcpu = next() {
             run(vcpu, on: pcpu)
         }
@@ -102,7 +116,8 @@ final class Scheduler: @unchecked Sendable {
             }
             if stopping { return nil }
             if let picked { return picked }
-            _ = work.wait(until: Date().addingTimeInterval(Self.tick))
+            // Enqueues signal; accounting signals too, when capped vCPUs may run again.
+            _ = work.wait(until: Date().addingTimeInterval(0.05))
         }
     }
 
@@ -111,12 +126,12 @@ final class Scheduler: @unchecked Sendable {
         pcpu.switches.add(1, ordering: .relaxed)
         let start = ckvm_monotonic_ns()
         pcpu.sliceStart.store(start, ordering: .relaxed)
-        pcpu.lastCharge.store(start, ordering: .relaxed)
+        pcpu.lastCharge.store(pcpu.cpuTime, ordering: .relaxed)
         vcpu.currentPCPU.store(pcpu.id, ordering: .relaxed)
         pcpu.running.withLock { $0 = vcpu }
         let end = vcpu.runSlice()
         pcpu.running.withLock { running in
-            charge(vcpu, on: pcpu, now: ckvm_monotonic_ns())
+            charge(vcpu, on: pcpu)
             running = nil
         }
         vcpu.currentPCPU.store(-1, ordering: .relaxed)
@@ -146,7 +161,7 @@ final class Scheduler: @unchecked Sendable {
             let bestWaiting = queue.withLock { $0.runnable.map { $0.credit.load(ordering: .relaxed) }.max() }
             for pcpu in pcpus {
                 guard let vcpu = pcpu.running.withLock({ running -> PVVCPU? in
-                    if let v = running { charge(v, on: pcpu, now: now) }
+                    if let v = running { charge(v, on: pcpu) }
                     return running
                 }) else { continue }
                 let sliceOver = now &- pcpu.sliceStart.load(ordering: .relaxed) >= Self.timeslice
@@ -167,10 +182,12 @@ final class Scheduler: @unchecked Sendable {
     }
 
     /// Debits the running vCPU for the time since it was last charged (call with `running` locked).
-    private func charge(_ vcpu: PVVCPU, on pcpu: PCPU, now: UInt64) {
+    private func charge(_ vcpu: PVVCPU, on pcpu: PCPU) {
+        let now = pcpu.cpuTime
         let elapsed = now &- pcpu.lastCharge.exchange(now, ordering: .relaxed)
         guard elapsed < 1 << 62 else { return }
         vcpu.credit.subtract(Int64(elapsed / 1000), ordering: .relaxed)
+        burnedThisPeriod.add(elapsed / 1000, ordering: .relaxed)
         vcpu.domain.burned.add(elapsed, ordering: .relaxed)
         vcpu.ranNanoseconds.add(elapsed, ordering: .relaxed)
     }
@@ -183,19 +200,26 @@ final class Scheduler: @unchecked Sendable {
         for (domain, _) in byDomain.values { domain.burned.store(0, ordering: .relaxed) }
         let totalWeight = byDomain.values.reduce(0) { $0 + max(1, $1.0.weight) }
         guard totalWeight > 0 else { return }
-        let pool = Int64(Self.accountingPeriod / 1000) * Int64(pcpus.count)   // µs of CPU per period
+        // Hand out exactly the CPU time the pCPUs delivered this period (credit1 assumes dedicated
+        // pCPUs; xkv's are host threads that a busy host may slow down): earned == burned, so the
+        // shares follow the weights whatever else the host does.
+        let pool = Int64(burnedThisPeriod.exchange(0, ordering: .relaxed))
+        guard pool > 0 else { return }
         for (domain, vcpus) in byDomain.values {
             let share = pool * Int64(max(1, domain.weight)) / Int64(totalWeight) / Int64(vcpus.count)
             for v in vcpus {
                 // Credit is bounded both ways, as credit1 bounds it, so nothing is hoarded.
-                let bound = Int64(Self.accountingPeriod / 1000)
+                let bound = 2 * Int64(Self.accountingPeriod / 1000) * Int64(pcpus.count)
                 let updated = min(bound, max(-bound, v.credit.load(ordering: .relaxed) + share))
                 v.credit.store(updated, ordering: .relaxed)
             }
         }
         domainsAccounted.add(1, ordering: .relaxed)
+        work.lock(); work.broadcast(); work.unlock()
     }
     let domainsAccounted = Atomic<UInt64>(0)
+    /// CPU time (µs) charged to vCPUs since the last accounting.
+    private let burnedThisPeriod = Atomic<UInt64>(0)
 
     /// What each pCPU runs now, for snapshots.
     func pcpuSnapshots() -> [PCPUSnapshot] {

@@ -100,7 +100,7 @@ extension PVVCPU {
         var total = ranNanoseconds.load(ordering: .relaxed)
         if let pcpu = domain.scheduler?.pcpus.first(where: { $0.id == currentPCPU.load(ordering: .relaxed) }),
            pcpu.running.withLock({ $0 === self }) {
-            total += ckvm_monotonic_ns() &- pcpu.lastCharge.load(ordering: .relaxed)
+            total += pcpu.cpuTime &- pcpu.lastCharge.load(ordering: .relaxed)
         }
         return total
     }

@@ -59,6 +59,9 @@ struct PVDomainBuilder {
         }
         let virtBase = image.noteInteger(.virtBase) ?? 0
         let paddrOffset = image.noteInteger(.paddrOffset) ?? (image.xenNotes[XenNote.virtBase.rawValue] == nil ? 0 : virtBase)
+        guard GuestVirtualMemory.isCanonical(virtBase), virtBase & 0xfff == 0 else {
+            throw .badImage("virt_base \(virtBase.hex) must be a canonical, page-aligned address")
+        }
         let virtOffset = virtBase &- paddrOffset
         let entry = image.noteInteger(.entry) ?? image.entry
         let hypercallPage = image.noteInteger(.hypercallPage)
@@ -83,6 +86,10 @@ struct PVDomainBuilder {
             kernelEnd = max(kernelEnd, va + segment.memorySize)
         }
         guard entry >= virtBase, entry < kernelEnd else { throw .badImage("entry \(entry.hex) is outside the kernel") }
+        // The hole belongs to the hypervisor: a kernel there would be overwritten by xkv's own mappings.
+        if !compat && virtBase < HypervisorHole.end && kernelEnd > HypervisorHole.start {
+            throw .badImage("the kernel (\(virtBase.hex)...\(kernelEnd.hex)) overlaps the hypervisor hole \(HypervisorHole.start.hex)...\(HypervisorHole.end.hex)")
+        }
 
         // Layout after the kernel, as xc_dom_build_image: P2M, start_info, xenstore, console, tables, stack.
         // A kernel may load just below 2^64 (virt_base is the guest's to choose): every address past it
