@@ -32,7 +32,7 @@ struct HVMDomainBuilder {
                 let start = Int(segment.fileOffset)
                 try physical.write(Array(image.bytes[start..<start + Int(segment.fileSize)]), at: at)
             }
-            let line = Array(cmdline.utf8.prefix(4095))
+            let line = Array(cmdline.utf8.prefix(1023))   // the command line the HVM kernels accept
             try physical.write(line + [0], at: Self.cmdlineAddress)
             for (i, value) in [Self.paramsMagic, Self.cmdlineAddress, UInt64(line.count), memoryBytes].enumerated() {
                 try physical.store(value, at: Self.paramsAddress + UInt64(i * 8))

@@ -26,7 +26,7 @@ public enum SMBIOS {
         }
         let versionParts = version.split(separator: ".").compactMap { UInt8($0.prefix { $0.isNumber }) }
         // Type 0, BIOS information: vendor, version, start segment, release date, ROM size, characteristics.
-        structure(0, 0x0000, [1, 2, 0x00, 0xe8, 3, 0] + [UInt8](repeating: 0, count: 7) + [0x08] // characteristics: not supported
+        structure(0, 0x0000, [1, 2, 0x00, 0xe8, 3, 0] + [0x08] + [UInt8](repeating: 0, count: 7) // characteristics: bit 3, not supported
                   + [0, 0] + [versionParts.first ?? 4, versionParts.dropFirst().first ?? 19],
                   ["Xen", version, "11/26/2026"])
         // Type 1, system information: manufacturer, product, version, serial, UUID, wake-up type, SKU, family.
