@@ -139,6 +139,47 @@ public final class Domain: @unchecked Sendable {
         try? phys.store(prod, at: page + UInt64(ConsoleRing.outCons))
     }
 
+    /// Domain-0's console backend, input side: puts `bytes` in the ring's `in[]`, moves `in_prod`,
+    /// and signals the console event channel (pending bit, selector, upcall pending), waking the
+    /// domain, as xenconsoled does when a user types at `xl console`.
+    func deliverConsoleInput(_ bytes: [UInt8]) throws(DomainError) {
+        guard config.type != .hvm else { throw .unsupported("HVM domains have no PV console ring; their console is output-only (port 0xe9)") }
+        guard shutdownReason == nil else { throw .invalidState("domain '\(name)' is not running") }
+        let page = layout.consoleMFN << 12
+        let phys = memory.physical
+        do {
+            let cons = try phys.load(UInt32.self, at: page + UInt64(ConsoleRing.inCons))
+            var prod = try phys.load(UInt32.self, at: page + UInt64(ConsoleRing.inProd))
+            guard prod &- cons <= UInt32(ConsoleRing.inputSize) else { throw DomainError.invalidState("console input ring indexes corrupt") }
+            guard UInt32(bytes.count) <= UInt32(ConsoleRing.inputSize) - (prod &- cons) else {
+                throw DomainError.invalidState("console input ring full (the guest is not reading its console)")
+            }
+            for byte in bytes {
+                try phys.store(byte, at: page + UInt64(ConsoleRing.input) + UInt64(prod & UInt32(ConsoleRing.inputSize - 1)))
+                prod &+= 1
+            }
+            try phys.store(prod, at: page + UInt64(ConsoleRing.inProd))
+            let shared = memory.privateFrame(memory.layout.sharedInfo)
+            let port = UInt64(PVDomainBuilder.consoleEvtchn)
+            if memory.compat {
+                // compat shared_info: 32-bit pending words and selector (at vcpu_info offset 4).
+                let word = shared + UInt64(SharedInfo64.evtchnPending) + (port / 32) * 4
+                try phys.store(try phys.load(UInt32.self, at: word) | 1 << UInt32(port % 32), at: word)
+                try phys.store(UInt32(1) << UInt32(port / 32), at: shared + 4)
+            } else {
+                let word = shared + UInt64(SharedInfo64.evtchnPending) + (port / 64) * 8
+                try phys.store(try phys.load(UInt64.self, at: word) | 1 << (port % 64), at: word)
+                try phys.store(UInt64(1) << (port / 64), at: shared + UInt64(SharedInfo64.pendingSelector))
+            }
+            try phys.store(UInt8(1), at: shared + UInt64(SharedInfo64.upcallPending))
+        } catch let error as DomainError {
+            throw error
+        } catch {
+            throw .invalidState("cannot reach the console ring: \(error)")
+        }
+        wakeAll()
+    }
+
     // MARK: Control (from the engine)
 
     /// Kicks every vCPU out of the guest so it looks at the lifecycle flags.

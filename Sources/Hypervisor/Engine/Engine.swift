@@ -91,9 +91,9 @@ public final class Engine: @unchecked Sendable {
             domain.guestShutdown(reason: .poweroff, vcpu: 0)
         case .destroy(let name):
             destroy(try live(name), reason: "destroyed by command")
-        case .consoleInput(let name, _):
-            _ = try live(name)
-            throw .unsupported("console input reaches guests with the console issue (ring in[] and its event)")
+        case .consoleInput(let name, let bytes):
+            let domain = try live(name)
+            try domain.deliverConsoleInput(bytes)
         case .lifecycleAction(let id):
             applyLifecycleAction(id)
         case .schedule(let name, let weight, let cap):
