@@ -53,16 +53,16 @@ public enum Benchmarks {
         let perTick = nanosecondsPerTick()
         let n = quick ? 200 : 5000
         var cases: [(String, String, String, KeyPath<GuestReport, UInt64>, String)] = [
-            ("syscall.pv64.routed", "pv64", "syscalls=\(n)", \.cyclesPerSyscall,
+            ("syscall.pv64.routed", "pv64", "syscalls=\(n) cycles", \.cyclesPerSyscall,
              "user syscall -> xkv entry -> exit -> bounce to the guest's callback -> iret hypercall back"),
-            ("exception.pv64.bounce", "pv64", "faults=\(n)", \.cyclesPerFault,
+            ("exception.pv64.bounce", "pv64", "faults=\(n) cycles", \.cyclesPerFault,
              "user fault -> xkv stub -> exit -> Xen bounce frame -> handler -> iret hypercall back"),
         ]
         if GuestImage.builtinNames.contains("pv32") {
             cases += [
-                ("syscall.pv32.direct", "pv32", "syscalls=\(n)", \.cyclesPerSyscall,
+                ("syscall.pv32.direct", "pv32", "syscalls=\(n) cycles", \.cyclesPerSyscall,
                  "int $0x80 -> xkv ring-0 code -> guest kernel handler, no exit; iret back (all emulated on PVM)"),
-                ("exception.pv32.bounce", "pv32", "faults=\(n)", \.cyclesPerFault,
+                ("exception.pv32.bounce", "pv32", "faults=\(n) cycles", \.cyclesPerFault,
                  "fault -> xkv stub -> exit -> compat bounce frame -> ring-1 handler -> iret back"),
             ]
         }

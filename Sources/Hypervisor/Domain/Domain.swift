@@ -54,6 +54,15 @@ public final class Domain: @unchecked Sendable {
     }
     /// CPU time burned in the current accounting period (for the cap).
     let burned = Atomic<UInt64>(0)
+    /// Told of each checkpoint (record/replay); called on the vCPU's thread.
+    var checkpointObserver: (@Sendable (Checkpoint) -> Void)?
+    /// Replay: park the domain (as paused) when its logical time reaches this value.
+    let haltAt = Atomic<UInt64>(UInt64.max)
+    /// Hypercall checkpoints so far; every `memoryDigestInterval`-th carries a memory digest.
+    let checkpoints = Atomic<UInt64>(0)
+    static let memoryDigestInterval: UInt64 = 4096
+    /// Told when a replay halt parks the domain.
+    var onHalt: (@Sendable (Domain) -> Void)?
     /// Told when the domain stops (shutdown or crash), off the vCPU thread.
     var onStop: (@Sendable (Domain) -> Void)?
     /// Told of events worth a line in the engine's log.

@@ -32,6 +32,18 @@ public final class Engine: @unchecked Sendable {
     private let reaper = DispatchQueue(label: "xkv.engine.lifecycle")
     /// Called with each record as the gate stamps it (record/replay hooks in here).
     public var gateObserver: (@Sendable (GateRecord) -> Void)?
+    /// Called with every domain checkpoint (see `Checkpoint`), on the thread that took it.
+    /// Set before creating domains.
+    public var checkpointObserver: (@Sendable (Checkpoint) -> Void)?
+
+    /// Replay: parks `name` (as paused) when its logical time reaches `logicalTime`, so a recorded
+    /// command can be applied at exactly the point it was. `unpause` lets it run on.
+    public func halt(_ name: String, atLogicalTime logicalTime: UInt64) throws(DomainError) {
+        let domain = try live(name)
+        domain.haltAt.store(logicalTime, ordering: .releasing)
+        for vcpu in domain.vcpus where vcpu.online { vcpu.vcpu.kick() }
+        domain.wakeAll()
+    }
 
     /// Ended domains kept for scripts to inspect.
     static let endedLimit = 256
@@ -277,6 +289,8 @@ public final class Engine: @unchecked Sendable {
 
     private func start(_ domain: Domain) {
         domain.log = { [weak self] in self?.record($0) }
+        domain.checkpointObserver = checkpointObserver
+        domain.onHalt = { [weak self] _ in self?.notifyChanged() }
         domain.onStop = { [weak self] stopped in
             self?.reaper.async { [weak self] in _ = try? self?.execute(.lifecycleAction(domainID: stopped.id)) }
             self?.notifyChanged()
@@ -301,6 +315,11 @@ public final class Engine: @unchecked Sendable {
         }
         domain.wake.unlock()
         domain.drainConsoleRing()
+        if let observe = checkpointObserver {
+            // What is deterministic where a command ends a domain: how far it got and its counters.
+            observe(Checkpoint(domain: domain.name, logicalTime: domain.logicalTime, reason: "end",
+                               fields: domain.deterministicCounters()))
+        }
         let console = domain.console.text
         var final = snapshot(of: domain)
         final.alive = false
@@ -385,7 +404,7 @@ public final class Engine: @unchecked Sendable {
                                   let pcpu = v.currentPCPU.load(ordering: .relaxed)
                                   return VCPUInfo(id: v.id, state: state, pcpu: pcpu >= 0 ? pcpu : nil, cpuSeconds: Double(v.cpuNanoseconds) / 1e9)
                               },
-                              guestReport: report, weight: d.weight, cap: d.cap,
+                              guestReport: report, weight: d.weight, cap: d.cap, logicalTime: d.logicalTime,
                               createToFirstHypercallNanoseconds: d.firstHypercallAt.load(ordering: .relaxed) == 0 ? nil
                                   : d.firstHypercallAt.load(ordering: .relaxed) &- d.createStartedAt)
     }

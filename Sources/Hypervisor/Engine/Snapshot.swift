@@ -28,6 +28,8 @@ public struct DomainSnapshot: Sendable, Equatable {
     /// Scheduler parameters (credit scheduler).
     public var weight: Int
     public var cap: Int
+    /// Guest-caused exits so far (record/replay's clock for this domain).
+    public var logicalTime: UInt64
     /// From the start of `create` to the domain's first hypercall.
     public var createToFirstHypercallNanoseconds: UInt64?
 }

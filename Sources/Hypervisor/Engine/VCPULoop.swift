@@ -21,6 +21,14 @@ extension PVVCPU {
             let (stop, paused) = domain.lifecycle.withLock { ($0.stopRequested, $0.paused) }
             if stop { return .stopped }
             if paused { return .paused }
+            let halt = domain.haltAt.load(ordering: .acquiring)
+            if halt != UInt64.max && domain.logicalTime >= halt {
+                // Replay: the recorded command applies exactly here.
+                domain.haltAt.store(UInt64.max, ordering: .releasing)
+                domain.lifecycle.withLock { $0.paused = true }
+                domain.onHalt?(domain)
+                return .paused
+            }
             if preemptRequested.exchange(false, ordering: .acquiringAndReleasing) { return .preempted }
             if yieldRequested {
                 yieldRequested = false

@@ -88,6 +88,7 @@ extension PVVCPU {
             restoreGuestSegments(cs: PVVCPU.ring1CS, ss: PVVCPU.ring1DS)
         }
         vcpu.registers = out
+        takeHypercallCheckpoint()
         if case .block = result { return .block }
         return .resume
     }
@@ -113,8 +114,16 @@ extension PVVCPU {
             regs.rip = regs.rcx
             regs.rflags = PVVCPU.sanitize(rflags: regs.r11)
             vcpu.registers = regs
+            takeHypercallCheckpoint()
             if case .block = result { return .block }
             return .resume
         }
+    }
+
+    /// A checkpoint at the hypercall's return (registers as the guest will see them).
+    private func takeHypercallCheckpoint() {
+        guard domain.checkpointObserver != nil else { return }
+        let n = domain.checkpoints.add(1, ordering: .relaxed).newValue
+        checkpoint("hypercall", memory: n % Domain.memoryDigestInterval == 0)
     }
 }

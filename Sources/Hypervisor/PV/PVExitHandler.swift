@@ -264,6 +264,7 @@ extension PVVCPU {
 
     /// Crashes the whole domain (its own fault; nothing else is touched) and logs why.
     func crash(_ reason: String) -> ExitOutcome {
+        if domain.shutdownReason == nil { checkpoint("crash", memory: true) }
         domain.crash(reason: reason, vcpu: id)
         return .stop
     }
