@@ -21,6 +21,9 @@ static char cmdline[CMDLINE_MAX];
 static size_t cmdline_len;
 static uint64_t memory_size;
 
+/* lib.h: the token `cycles` anywhere on the command line; without it no rdtsc executes. */
+int cycles_enabled;
+
 /* Boot parameters the builder got wrong: say what, and crash the domain. */
 static __attribute__((noreturn)) void bad_boot(const char *what, uint64_t value)
 {
@@ -151,6 +154,12 @@ static void workload_fault(const char *arg, size_t n)
     print("fault: read of 10dead000 did not fault");
 }
 
+/* `cycles`: an option, read before any workload runs (run_workloads); nothing to do in order. */
+static void option_cycles(const char *arg, size_t n)
+{
+    (void)arg, (void)n;
+}
+
 struct workload {
     const char *name;   /* ends in '=' when the workload takes an argument */
     void (*run)(const char *arg, size_t n);
@@ -167,6 +176,7 @@ static const struct workload workloads[] = {
     { "idle", workload_idle },
     { "crash", workload_crash },
     { "fault", workload_fault },
+    { "cycles", option_cycles },
 };
 
 static void run_workload(const char *token, size_t n)
@@ -186,17 +196,26 @@ static void run_workload(const char *token, size_t n)
     line_out(&l);
 }
 
+/* Options first (`cycles`, wherever it is), then the workloads in order. */
 static void run_workloads(void)
 {
-    size_t i = 0;
-    while (i < cmdline_len) {
-        while (i < cmdline_len && cmdline[i] == ' ')
-            i++;
-        size_t start = i;
-        while (i < cmdline_len && cmdline[i] != ' ')
-            i++;
-        if (i > start)
-            run_workload(cmdline + start, i - start);
+    for (int pass = 0; pass < 2; pass++) {
+        size_t i = 0;
+        while (i < cmdline_len) {
+            while (i < cmdline_len && cmdline[i] == ' ')
+                i++;
+            size_t start = i;
+            while (i < cmdline_len && cmdline[i] != ' ')
+                i++;
+            if (i == start)
+                continue;
+            if (pass == 0) {
+                if (i - start == 6 && bytes_equal(cmdline + start, "cycles", 6))
+                    cycles_enabled = 1;
+            } else {
+                run_workload(cmdline + start, i - start);
+            }
+        }
     }
 }
 

@@ -12,6 +12,11 @@ extern const struct start_info *start_info;
 enum int80_mode { INT80_UNMASKED, INT80_MASKED, INT80_NONE };
 extern enum int80_mode int80_mode;
 
+/* The token `cycles` anywhere on the command line (read before any workload runs): measure
+   cycles per call and per fault with rdtsc. Without it no rdtsc executes, so a run is
+   deterministic (record/replay reproduces every register and memory byte). */
+extern int cycles_enabled;
+
 /* Registers the trap table and kernel trap stack, maps the user pages and shared_info; once.
    Returns 0 when user mode is ready, and prints why not otherwise. */
 int user_mode_ready(void);

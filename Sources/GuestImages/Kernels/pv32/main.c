@@ -10,6 +10,8 @@
      int=V           user mode runs one `int $V` (decimal or 0x hex): delivered or #GP
      int80=MODE      how vector 0x80 is registered: unmasked (default; Xen installs it for the
                      direct path), masked (flags bit 2: through the hypervisor), none (#GP)
+     cycles          measure cycles/call and cycles/fault with rdtsc (anywhere on the line);
+                     without it no rdtsc runs and both show 0, so a run is deterministic
    N may be `forever`. Each user session ends with one more `int $0x80` (SYS_exit) that the
    workload lines do not count as a system call. Any user workload or int80= sets up the trap
    table, the trap stack (stack_switch) and the user pages at boot, before the first workload.
@@ -208,6 +210,13 @@ static void option_int80(const char *arg, uint32_t n)
     }
 }
 
+/* cycles: measure with rdtsc (read before any workload runs). */
+static void option_cycles(const char *arg, uint32_t n)
+{
+    (void)arg, (void)n;
+    cycles_enabled = 1;
+}
+
 struct workload {
     const char *name;   /* ends in '=' when the workload takes an argument */
     void (*run)(const char *arg, uint32_t n);
@@ -216,6 +225,7 @@ struct workload {
 
 static const struct workload options[] = {
     { "int80=", option_int80, 1 },
+    { "cycles", option_cycles, 0 },
 };
 
 static const struct workload workloads[] = {

@@ -49,6 +49,7 @@ static struct trap_info trap_table[] = {
 #define INT80_SLOT (sizeof(trap_table) / sizeof(trap_table[0]) - 2)
 
 enum int80_mode int80_mode = INT80_UNMASKED;
+int cycles_enabled;
 
 enum task { TASK_NONE, TASK_SYSCALLS, TASK_FAULTS, TASK_INT };
 static enum task task;
@@ -303,6 +304,7 @@ static void run_user(enum task t, const char *entry, uint32_t count, int forever
     user_area.ok = 0;
     user_area.bad = 0;
     user_area.tsc0 = user_area.tsc1 = 0;
+    user_area.cycles = cycles_enabled;
     int80_gp = 0;
     exit_problem = NULL;
     if (!count && !forever)
@@ -333,7 +335,7 @@ void run_syscalls(uint32_t count, int forever)
     entries = int80_entries - entries;
 
     uint64_t cycles = cycles_per(count);
-    if (count)
+    if (count && cycles_enabled)
         report.cycles_per_syscall = cycles;
     struct line l;
     l.len = 0;
@@ -366,7 +368,7 @@ void run_faults(uint32_t count, int forever)
     run_user(TASK_FAULTS, user_faults, count, forever);
 
     uint64_t cycles = cycles_per(count);
-    if (count)
+    if (count && cycles_enabled)
         report.cycles_per_fault = cycles;
     struct line l;
     l.len = 0;

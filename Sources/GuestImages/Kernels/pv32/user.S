@@ -1,7 +1,8 @@
 /* Guest user-mode code: runs in ring 3 (cs 0xe02b, ds/ss 0xe033) on pages the kernel maps with
    _PAGE_USER. It reads its parameters from, and leaves its results in, the user data page, and
    goes back to the kernel with SYS_exit. Each entry point leaves the stack untouched, so every
-   exception frame's ESP is the user stack top. */
+   exception frame's ESP is the user stack top. rdtsc runs only when U_CYCLES is set (the
+   command-line token `cycles`): without it a run is deterministic. */
 #include "xen.h"
 #include "user.h"
 
@@ -10,9 +11,12 @@
 /* U_COUNT system calls: SYS_mix(i) for i = 0, 1, ..., each result checked. */
     .globl user_syscalls
 user_syscalls:
+    cmpl $0, user_area + U_CYCLES   /* no `cycles`: no rdtsc, a run stays deterministic */
+    je 9f
     rdtsc
     movl %eax, user_area + U_TSC0
     movl %edx, user_area + U_TSC0 + 4
+9:
     movl user_area + U_COUNT, %edi
     movl user_area + U_STEP, %ebp
     xorl %esi, %esi
@@ -36,9 +40,12 @@ user_syscalls:
    handlers check each frame and resume after the faulting instruction. */
     .globl user_faults, user_fault_ud, user_fault_bp_after, user_fault_pf
 user_faults:
+    cmpl $0, user_area + U_CYCLES   /* no `cycles`: no rdtsc, a run stays deterministic */
+    je 9f
     rdtsc
     movl %eax, user_area + U_TSC0
     movl %edx, user_area + U_TSC0 + 4
+9:
     movl user_area + U_COUNT, %edi
     movl user_area + U_STEP, %ebp
     xorl %esi, %esi
@@ -74,9 +81,12 @@ user_int_after:
     jmp user_leave
 
 user_done:
+    cmpl $0, user_area + U_CYCLES   /* no `cycles`: no rdtsc, a run stays deterministic */
+    je 9f
     rdtsc
     movl %eax, user_area + U_TSC1
     movl %edx, user_area + U_TSC1 + 4
+9:
 /* Back to the kernel: the one int $0x80 per user session that is not a SYS_mix call. */
     .globl user_leave_int, user_leave_after
 user_leave:

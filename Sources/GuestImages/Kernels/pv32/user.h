@@ -17,8 +17,9 @@
 #define U_STEP 4        /* 1, or 0 for forever */
 #define U_OK 8          /* syscalls whose result checked out */
 #define U_BAD 12        /* syscalls whose result did not */
-#define U_TSC0 16       /* rdtsc before the loop (u64) */
-#define U_TSC1 24       /* rdtsc after the loop (u64) */
+#define U_TSC0 16       /* rdtsc before the loop (u64); stays 0 without U_CYCLES */
+#define U_TSC1 24       /* rdtsc after the loop (u64); stays 0 without U_CYCLES */
+#define U_CYCLES 32     /* nonzero: command-line token `cycles`, the only case user code runs rdtsc */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -26,11 +27,13 @@
 struct user_area {
     uint32_t count, step, ok, bad;
     uint64_t tsc0, tsc1;
+    uint32_t cycles;
 };
 _Static_assert(__builtin_offsetof(struct user_area, ok) == U_OK, "user_area.ok");
 _Static_assert(__builtin_offsetof(struct user_area, bad) == U_BAD, "user_area.bad");
 _Static_assert(__builtin_offsetof(struct user_area, tsc0) == U_TSC0, "user_area.tsc0");
 _Static_assert(__builtin_offsetof(struct user_area, tsc1) == U_TSC1, "user_area.tsc1");
+_Static_assert(__builtin_offsetof(struct user_area, cycles) == U_CYCLES, "user_area.cycles");
 
 /* Entry points and instruction sites in user.S, checked against exception frames. */
 extern char user_syscalls[], user_faults[], user_int[];

@@ -13,6 +13,9 @@ extern char trap_breakpoint[], trap_page_fault[];
 
 static const struct start_info *start_info;
 
+/* lib.h: the token `cycles` anywhere on the command line; without it no rdtsc executes. */
+int cycles_enabled;
+
 /* The page xkv reads what this kernel did from (report.h); head.S announces it in a note. */
 volatile union xkv_report_page xkv_report_page __attribute__((aligned(PAGE_SIZE), section(".data.xkv_report"))) = {
     .r = { .magic = XKV_REPORT_MAGIC, .version = XKV_REPORT_VERSION },
@@ -256,6 +259,12 @@ void xkv_trap(uint64_t vector, const uint64_t *frame, uint64_t error_code)
     shutdown(SHUTDOWN_crash);
 }
 
+/* `cycles`: an option, read before any workload runs (xkv_main); nothing to do in order. */
+static void option_cycles(const char *arg, size_t n)
+{
+    (void)arg, (void)n;
+}
+
 struct workload {
     const char *name;   /* ends in '=' when the workload takes an argument */
     void (*run)(const char *arg, size_t n);
@@ -277,6 +286,7 @@ static const struct workload workloads[] = {
     { "cr3", workload_cr3, 0 },
     { "mmu", workload_mmu, 0 },
     { "traps", workload_traps, 0 },
+    { "cycles", option_cycles, 0 },
 };
 
 /* The workload a command-line token names, or NULL; *len is the length of its name. */
@@ -331,6 +341,11 @@ static int needs_user_mode(const char *token, size_t n)
     return w && w->user_mode;
 }
 
+static int is_cycles(const char *token, size_t n)
+{
+    return n == 6 && bytes_equal(token, "cycles", 6);
+}
+
 static int run_token(const char *token, size_t n)
 {
     run_workload(token, n);
@@ -362,6 +377,7 @@ void xkv_main(const struct start_info *si)
     console_init(si);
     boot_banner();
     size_t n = strnlen(si->cmd_line, sizeof(si->cmd_line));
+    cycles_enabled = for_each_token(si->cmd_line, n, is_cycles) != 0;
     if (for_each_token(si->cmd_line, n, needs_user_mode))
         usermode_init(si);
     for_each_token(si->cmd_line, n, run_token);

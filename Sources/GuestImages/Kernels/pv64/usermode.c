@@ -164,7 +164,7 @@ static void run_job(enum job_kind kind, uint64_t limit, uint64_t program, uint64
     job.kind = kind;
     job.limit = limit;
     job.arg = arg;
-    job.start_tsc = job.batch_tsc = rdtsc();
+    job.start_tsc = job.batch_tsc = cycles_now();
     user_enter(program, arg, USER_SP);
     /* Back in guest kernel mode on the boot stack. The rest of the kernel runs with events
        masked, as it booted (user_enter's iret unmasked them); Linux's local_irq_disable. */
@@ -177,17 +177,17 @@ static void run_job(enum job_kind kind, uint64_t limit, uint64_t program, uint64
    program after the last one. `cycles_per_event` is the report field to measure into, if any. */
 static void job_event(volatile uint64_t *cycles_per_event)
 {
-    uint64_t now = rdtsc();
+    uint64_t now = cycles_now();
     job.events++;
     if (job.events % REPORT_EVERY == 0) {
-        if (cycles_per_event)
+        if (cycles_per_event && cycles_enabled)
             *cycles_per_event = (now - job.batch_tsc) / REPORT_EVERY;
         job.batch_tsc = now;
         report->hypercalls = hypercall_total;
     }
     if (job.events == job.limit) {
         job.end_tsc = now;
-        if (cycles_per_event)
+        if (cycles_per_event && cycles_enabled)
             *cycles_per_event = (now - job.start_tsc) / job.limit;
         user_exit();
     }
@@ -313,7 +313,7 @@ static void fault_trap(struct trap_frame *f)
         job.bad++;
     if (f->rip != at) {
         /* Resuming at a guess could run anything: end the program instead. */
-        job.end_tsc = rdtsc();
+        job.end_tsc = cycles_now();
         user_exit();
     }
     f->rip += length;
