@@ -19,12 +19,17 @@ let package = Package(
         .target(name: "Hypervisor", dependencies: ["KVM", "GuestImages"]),
         // The command language, scripts, configs, text and JSON output.
         .target(name: "Session", dependencies: ["Hypervisor"]),
-        .executableTarget(name: "xkv", dependencies: ["Session", "Hypervisor", "KVM"]),
+        // C shim over ncursesw: attributes, colour pairs, ACS characters, KEY_* codes, wide-character drawing.
+        .target(name: "CNcurses", linkerSettings: [.linkedLibrary("ncursesw")]),
+        // The full-screen console: screen model, pure pane renderers, themes, keymap, ncurses backend.
+        .target(name: "Console", dependencies: ["CNcurses", "Session", "Hypervisor"]),
+        .executableTarget(name: "xkv", dependencies: ["Session", "Hypervisor", "KVM", "Console"]),
 
         .testTarget(name: "KVMTests", dependencies: ["KVM"]),
         .testTarget(name: "GuestImagesTests", dependencies: ["GuestImages"]),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor"]),
         .testTarget(name: "SessionTests", dependencies: ["Session"]),
+        .testTarget(name: "ConsoleTests", dependencies: ["Console"], exclude: ["Expected"]),
     ],
     swiftLanguageModes: [.v6]
 )

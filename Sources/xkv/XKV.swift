@@ -9,8 +9,12 @@ import Session
 @main
 struct XKV {
     static let usage = """
-        usage: xkv                             run the built-in demo (the console comes with its own issue)
-               xkv run [--json] [--keep-going] FILE|-   run a script of console commands
+        usage: xkv [--theme NAME] [--empty | --script FILE | FILE.cfg ...]   the full-screen console
+                                               (no arguments: on its built-in demo domains)
+               xkv demo                        the built-in demo, headless
+               xkv run [--json] [--keep-going] [--record FILE] SCRIPT|-   run a script of console commands
+                                               (--record: write a session record of it)
+               xkv replay RECORD --headless [--allow-image-change]   re-run a record and verify it
                xkv info [--json] [--check]     host, KVM and Xen identity (--check: prove /dev/kvm can run a vCPU)
                xkv bench [--json] [--quick]    measured costs against baselines measured in the same run
                xkv help
@@ -29,16 +33,21 @@ struct XKV {
             pcpus = n
             args.removeSubrange(index...index + 1)
         }
-        let command = args.first ?? "demo"
-        if !args.isEmpty { args.removeFirst() }
+        // No subcommand (nothing, an option, or config files): the full-screen console.
+        let subcommands: Set<String> = ["run", "info", "bench", "demo", "help", "-h", "--help", "replay", "export"]
+        guard let command = args.first, subcommands.contains(command) else {
+            exit(ConsoleMain.main(args))
+        }
+        args.removeFirst()
         switch command {
         case "run": exit(run(args))
+        case "replay": exit(replay(args))
         case "info": exit(info(args))
         case "bench": exit(Bench.main(args))
         case "demo": exit(runScript(DemoScript.text, file: "builtin:demo", json: false, keepGoing: false))
         case "help", "-h", "--help": print(usage); exit(0)
         default:
-            fail("unknown command '\(command)'\n\(usage)")
+            fail("'\(command)' is not available in this build\n\(usage)")
         }
     }
 
@@ -49,11 +58,15 @@ struct XKV {
 
     static func run(_ args: [String]) -> Int32 {
         var json = false, keepGoing = false
-        var file: String?
-        for arg in args {
+        var file: String?, record: String?
+        var rest = args[...]
+        while let arg = rest.popFirst() {
             switch arg {
             case "--json": json = true
             case "--keep-going": keepGoing = true
+            case "--record":
+                guard let path = rest.popFirst() else { fail("run: --record takes a file to write the record to") }
+                record = path
             default:
                 if arg.hasPrefix("--") { fail("run: unknown option \(arg)") }
                 guard file == nil else { fail("run: one script at a time") }
@@ -68,7 +81,59 @@ struct XKV {
             guard let data = FileManager.default.contents(atPath: file) else { fail("cannot read script '\(file)'") }
             text = String(decoding: data, as: UTF8.self)
         }
+        if let record { return runRecorded(text, file: file, json: json, keepGoing: keepGoing, record: record) }
         return runScript(text, file: file, json: json, keepGoing: keepGoing)
+    }
+
+    /// `xkv run --record FILE SCRIPT`.
+    static func runRecorded(_ text: String, file: String, json: Bool, keepGoing: Bool, record: String) -> Int32 {
+        let engine = makeEngine()
+        do {
+            let failures = try ScriptRunner(json: json, keepGoing: keepGoing).runRecording(
+                text, file: file, engine: engine, to: record,
+                output: { print($0) },
+                errors: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
+            return failures == 0 ? 0 : 1
+        } catch {
+            fail(error.message)
+        }
+    }
+
+    /// `xkv replay RECORD --headless [--allow-image-change]`: re-runs the record on a fresh
+    /// engine and compares every checkpoint; exit status 1 on a divergence or a bad record.
+    static func replay(_ args: [String]) -> Int32 {
+        var headless = false, allowImageChange = false
+        var file: String?
+        for arg in args {
+            switch arg {
+            case "--headless": headless = true
+            case "--allow-image-change": allowImageChange = true
+            default:
+                if arg.hasPrefix("--") { fail("replay: unknown option \(arg)") }
+                guard file == nil else { fail("replay: one record at a time") }
+                file = arg
+            }
+        }
+        guard let file else { fail("replay: which record?") }
+        guard headless else {
+            fail("replay: not yet: console playback at recorded speed (pause, step, speed, seek) comes with the console; use --headless to verify the record")
+        }
+        let stderr = FileHandle.standardError
+        do {
+            let record = try RecordFile.load(path: file)
+            if let note = record.truncationNote { print(note) }
+            let report = try Replayer.replay(record, options: ReplayOptions(allowImageChange: allowImageChange, pcpus: pcpus))
+            for note in report.notes where note != record.truncationNote { print("note: " + note) }
+            if report.succeeded {
+                print(report.verdict)
+                return 0
+            }
+            stderr.write(Data((report.verdict + "\n").utf8))
+            return 1
+        } catch {
+            stderr.write(Data((error.message + "\n").utf8))
+            return 1
+        }
     }
 
     static func runScript(_ text: String, file: String, json: Bool, keepGoing: Bool) -> Int32 {

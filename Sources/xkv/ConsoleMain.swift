@@ -1,0 +1,74 @@
+import Console
+import Foundation
+
+/// `xkv [--pcpus N] [--theme NAME] [--empty | --script FILE | FILE.cfg ...]`: the full-screen
+/// console.
+enum ConsoleMain {
+    static let usage = """
+        usage: xkv [--theme NAME] [--empty | --script FILE | FILE.cfg ...]
+          (no arguments)   the console on its built-in demo domains
+          --empty          start with Domain-0 only
+          --script FILE    run a script of commands (as `xkv run`) in the console
+          FILE.cfg ...     create these domains (xl.cfg files)
+          --theme NAME     dark, light, high-contrast, monochrome, or a .theme file
+        """
+
+    static func main(_ args: [String]) -> Int32 {
+        var theme: String?
+        var empty = false
+        var script: String?
+        var configs: [String] = []
+        var i = 0
+        func fail(_ message: String) -> Int32 {
+            FileHandle.standardError.write(Data("xkv: \(message)\n\(usage)\n".utf8))
+            return 2
+        }
+        while i < args.count {
+            let arg = args[i]
+            func value() -> String? {
+                i += 1
+                return i < args.count ? args[i] : nil
+            }
+            switch arg {
+            case "--theme":
+                guard let v = value() else { return fail("--theme needs a NAME") }
+                theme = v
+            case "--empty":
+                empty = true
+            case "--script":
+                guard let v = value() else { return fail("--script needs a FILE") }
+                guard script == nil else { return fail("one --script at a time") }
+                script = v
+            case "--record":
+                return fail("--record comes with the record issue")
+            case "-h", "--help":
+                print(usage)
+                return 0
+            default:
+                if arg.hasPrefix("-") { return fail("unknown option \(arg)") }
+                configs.append(arg)
+            }
+            i += 1
+        }
+        let startup: ConsoleApp.Startup
+        switch (empty, script, configs.isEmpty) {
+        case (false, nil, true): startup = .demo
+        case (true, nil, true): startup = .empty
+        case (false, let s?, true): startup = .script(s)
+        case (false, nil, false): startup = .configs(configs)
+        default: return fail("--empty, --script and config files do not go together")
+        }
+        for file in configs where !FileManager.default.isReadableFile(atPath: file) {
+            return fail("cannot read config file '\(file)'")
+        }
+        if let script, !FileManager.default.isReadableFile(atPath: script) {
+            return fail("cannot read script '\(script)'")
+        }
+        guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
+            FileHandle.standardError.write(Data("xkv: the console needs a terminal; use `xkv run FILE` for scripts\n".utf8))
+            return 1
+        }
+        // `--pcpus N` (taken by XKV before this runs) applies here as everywhere.
+        return ConsoleApp(engine: XKV.makeEngine(), options: ConsoleApp.Options(theme: theme, startup: startup)).run()
+    }
+}

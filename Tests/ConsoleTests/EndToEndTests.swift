@@ -1,0 +1,173 @@
+import Dispatch
+import Foundation
+import Testing
+
+/// The built `xkv` binary in a private tmux server: what an operator sees and types.
+@Suite("Console end to end in tmux", .serialized)
+struct EndToEndTests {
+    /// A private tmux server (`tmux -L xkv-test-N`) with one window running a shell.
+    final class Tmux {
+        let socket = "xkv-test-\(UInt32.random(in: 0...UInt32.max))"
+        let pane: String
+
+        init(width: Int, height: Int) throws {
+            pane = socket + ":0.0"
+            let shell = "env -i PATH=/usr/bin:/bin HOME=/tmp TERM=tmux-256color LANG=C.UTF-8 PS1='xkv-test> ' bash --norc --noprofile"
+            let result = Self.tmux(socket, ["-f", "/dev/null", "new-session", "-d", "-s", socket, "-x", String(width), "-y", String(height), shell])
+            guard result.status == 0 else { throw TmuxError("tmux new-session failed: \(result.output)") }
+        }
+
+        deinit {
+            _ = Self.tmux(socket, ["kill-server"])
+            let dir = ProcessInfo.processInfo.environment["TMUX_TMPDIR"] ?? "/tmp"
+            unlink("\(dir)/tmux-\(getuid())/\(socket)")
+        }
+
+        struct TmuxError: Error, CustomStringConvertible {
+            var description: String
+            init(_ d: String) { description = d }
+        }
+
+        @discardableResult
+        static func tmux(_ socket: String, _ args: [String]) -> (status: Int32, output: String) {
+            Subprocess.run(["tmux", "-L", socket] + args)
+        }
+
+        func run(_ args: [String]) { Self.tmux(socket, args) }
+        func keys(_ keys: String...) { Self.tmux(socket, ["send-keys", "-t", pane] + keys) }
+        func literal(_ text: String) { Self.tmux(socket, ["send-keys", "-t", pane, "-l", text]) }
+        var screen: String { Self.tmux(socket, ["capture-pane", "-p", "-t", pane]).output }
+
+        /// Polls the screen until `condition` holds or `seconds` pass (monotonic clock); the last
+        /// screen either way.
+        @discardableResult
+        func waitFor(_ what: String, seconds: Double = 20, _ condition: (String) -> Bool) -> (ok: Bool, screen: String) {
+            let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+            let pacer = DispatchSemaphore(value: 0)
+            var last = ""
+            while DispatchTime.now().uptimeNanoseconds < deadline {
+                last = screen
+                if condition(last) { return (true, last) }
+                // Pace the polling (each poll is a tmux process); this is not a fixed delay.
+                _ = pacer.wait(timeout: .now() + .milliseconds(40))
+            }
+            Issue.record("timed out waiting for \(what); screen:\n\(last)")
+            return (false, last)
+        }
+
+        @discardableResult
+        func waitFor(text: String, seconds: Double = 20) -> (ok: Bool, screen: String) {
+            waitFor("'\(text)'", seconds: seconds) { $0.contains(text) }
+        }
+    }
+
+    /// `xkv` beside the test bundle (what `swift test` built), else `$XKV_BINARY`, else built now.
+    static func binary() throws -> String {
+        if let env = ProcessInfo.processInfo.environment["XKV_BINARY"], !env.isEmpty { return env }
+        let bundleDir = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        let candidates = [bundleDir.appendingPathComponent("xkv").path,
+                          bundleDir.deletingLastPathComponent().appendingPathComponent("xkv").path]
+        if let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) { return found }
+        let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized.path
+        let build = Subprocess.run(["swift", "build", "--package-path", package, "--product", "xkv"])
+        let built = package + "/.build/debug/xkv"
+        guard build.status == 0, FileManager.default.isExecutableFile(atPath: built) else {
+            throw Tmux.TmuxError("cannot find or build xkv (looked at \(candidates)): \(build.output)")
+        }
+        return built
+    }
+
+    /// The status the shell printed after xkv exited (`XKV-EXIT-N` on a line of its own).
+    static func exitStatus(in screen: String) -> Int? {
+        for line in screen.split(separator: "\n") where line.hasPrefix("XKV-EXIT-") {
+            if let n = Int(line.dropFirst("XKV-EXIT-".count)) { return n }
+        }
+        return nil
+    }
+
+    /// The row of `name` in the Domains pane, split into its columns.
+    static func row(_ name: String, in screen: String) -> [String]? {
+        for line in screen.split(separator: "\n") {
+            let cells = line.split(whereSeparator: { $0 == " " || $0 == "│" }).map(String.init)
+            if cells.first == name, cells.count >= 10 { return cells }
+        }
+        return nil
+    }
+
+    @Test("start, watch the demo run, create, pause, resize, survive bad input, quit and restore the terminal", .timeLimit(.minutes(3)))
+    func operatorSession() throws {
+        let xkv = try Self.binary()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("xkv-e2e-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let badTheme = dir.appendingPathComponent("bad.theme").path
+        try "normal = default default\ntitle = cyan default\nhit = black yellow blinking\n".write(toFile: badTheme, atomically: true, encoding: .utf8)
+
+        let tmux = try Tmux(width: 100, height: 30)
+        tmux.waitFor(text: "xkv-test>", seconds: 10)
+        // One pCPU keeps the demo's busy domains to one host core while other tests run; should
+        // this test process die, the SIGTERM from `timeout` still ends xkv within minutes.
+        tmux.literal("timeout --foreground -s TERM 300 '\(xkv)' --pcpus 1; echo XKV-EXIT-$?; stty -a | grep -o -- '-\\?icanon'")
+        tmux.keys("Enter")
+
+        // The demo domains appear, and their counters move: system calls per second for the
+        // syscall domains, and CPU time growing between two screens.
+        let up = tmux.waitFor("the demo domains", seconds: 60) { s in
+            if Self.exitStatus(in: s) != nil { return true }  // it never opened the console: fail now
+            guard let pv64 = Self.row("pv64-syscalls", in: s), let pv32 = Self.row("pv32-syscalls", in: s),
+                  Self.row("pv64-faults", in: s) != nil, Self.row("pv32-faults", in: s) != nil else { return false }
+            return ![pv64[9], pv32[9]].contains { $0 == "-" || $0 == "0" }
+        }
+        let opened = up.ok && Self.exitStatus(in: up.screen) == nil
+        #expect(opened, "xkv did not open the console on its demo (is `xkv` with no arguments wired to ConsoleMain.main?)")
+        guard opened, let first = Self.row("pv64-faults", in: up.screen), let t0 = Double(first[5]) else { return }
+        tmux.waitFor("pv64-faults's CPU time to grow", seconds: 30) { s in
+            (Self.row("pv64-faults", in: s).flatMap { Double($0[5]) } ?? 0) > t0
+        }
+
+        // `:create` through the shared command line.
+        tmux.literal(":create name=t1 cmdline=spin")
+        tmux.keys("Enter")
+        tmux.waitFor("t1 in the domain list", seconds: 30) { Self.row("t1", in: $0) != nil }
+
+        // Select t1 (the last row, by ID) and pause it.
+        tmux.keys("End")
+        tmux.waitFor(text: "Trap table · t1 (")
+        tmux.keys("p")
+        tmux.waitFor("t1 paused") { Self.row("t1", in: $0)?[2] == "--p---" }
+
+        // Resize to 80x24: the layout follows.
+        tmux.run(["resize-window", "-t", tmux.socket, "-x", "80", "-y", "24"])
+        let small = tmux.waitFor("the 80x24 layout") { s in
+            let lines = s.split(separator: "\n", omittingEmptySubsequences: false)
+            return lines.contains { $0.hasPrefix("┌─ Domains") && $0.hasSuffix("┐") && $0.count == 80 }
+        }
+        #expect(small.ok)
+
+        // Errors go to the status line; the console goes on.
+        tmux.literal(":frobnicate")
+        tmux.keys("Enter")
+        tmux.waitFor(text: "unknown command 'frobnicate'")
+        tmux.literal(":pause")
+        tmux.keys("Enter")
+        tmux.waitFor(text: "usage: pause DOMAIN")
+        tmux.literal(":theme \(badTheme)")
+        tmux.keys("Enter")
+        tmux.waitFor(text: "bad.theme:3: unknown attribute 'blinking'")
+        tmux.waitFor("the console still running") { Self.row("t1", in: $0) != nil && $0.contains("┌─ Domains") }
+
+        // Quit: asked first while domains are up; then the shell is back as it was.
+        tmux.keys("q")
+        tmux.waitFor(text: "quit xkv and destroy them? (y/n)")
+        tmux.keys("y")
+        let gone = tmux.waitFor("xkv to exit", seconds: 60) { Self.exitStatus(in: $0) != nil }
+        #expect(Self.exitStatus(in: gone.screen) == 0)
+        // The alternate screen is gone (the shell's own lines are back), the modes are cooked again.
+        let restored = tmux.waitFor("the terminal restored") { s in
+            let lines = s.split(separator: "\n").map(String.init)
+            return lines.contains("XKV-EXIT-0") && lines.contains("icanon") && lines.last == "xkv-test>" && !s.contains("┌─ Domains")
+        }
+        #expect(restored.ok)
+        #expect(!restored.screen.contains("-icanon"), "the terminal was left in raw mode:\n\(restored.screen)")
+    }
+}
