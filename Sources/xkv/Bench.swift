@@ -1,3 +1,4 @@
+import Console
 import Foundation
 import Hypervisor
 import Session
@@ -7,11 +8,15 @@ enum Bench {
     static func main(_ args: [String]) -> Int32 {
         let json = args.contains("--json"), quick = args.contains("--quick")
         let engine = XKV.makeEngine()
-        let rows: [BenchRow]
+        var rows: [BenchRow]
         do { rows = try Benchmarks.run(engine: engine, quick: quick) } catch {
             FileHandle.standardError.write(Data("xkv bench: \(error)\n".utf8))
             return 1
         }
+        // One full console frame from a snapshot of 64 domains, against the 250 ms refresh period.
+        rows.append(BenchRow(name: "console.frame", xkvNanoseconds: ConsoleBench.frameNanoseconds(domains: 64),
+                             baseline: "console refresh period", baselineNanoseconds: 250_000_000,
+                             note: "render every pane of a 160x48 screen, 64 domains"))
         engine.shutdownAll()
         let host = engine.host.kindShort
         if json {

@@ -12,6 +12,14 @@ public struct BenchRow: Sendable {
     public var baselineNanoseconds: Double
     public var note: String
     public var ratio: Double { baselineNanoseconds > 0 ? xkvNanoseconds / baselineNanoseconds : .nan }
+
+    public init(name: String, xkvNanoseconds: Double, baseline: String, baselineNanoseconds: Double, note: String) {
+        self.name = name
+        self.xkvNanoseconds = xkvNanoseconds
+        self.baseline = baseline
+        self.baselineNanoseconds = baselineNanoseconds
+        self.note = note
+    }
 }
 
 /// `xkv bench`: per-operation costs of xkv's paths against a raw C KVM loop.

@@ -389,7 +389,8 @@ public final class Engine: @unchecked Sendable {
         return DomainSnapshot(id: d.id, name: d.name, uuid: d.uuid.description, type: d.config.type, memoryMiB: d.config.memoryMiB,
                               vcpus: d.config.vcpus, state: d.state, cpuSeconds: d.cpuSeconds, counters: total, perVCPU: per,
                               shutdownReason: d.shutdownReason, crashReason: d.crashReason, kernel: d.config.kernel.description,
-                              cmdline: d.config.cmdline, guestOS: d.layout.guestOS, alive: true,
+                              cmdline: d.config.cmdline, guestOS: d.layout.guestOS,
+                              kind: d.config.type == .hvm ? "hvm" : (d.memory.compat ? "pv32" : "pv64"), alive: true,
                               trapTables: d.vcpus.map { $0.trapTable.registered },
                               syscalls: SyscallCounts(routed: total.syscallsRouted, directGuestReported: report?.int80Direct ?? 0, gateInstalls: total.gateInstalls,
                                                       visible: d.config.type != .hvm),
@@ -437,6 +438,9 @@ public final class Engine: @unchecked Sendable {
         changed.broadcast()
         changed.unlock()
     }
+
+    /// A front end's line in the engine's event log (so every view, and a recording, sees it).
+    public func note(_ message: String) { record(message) }
 
     func record(_ message: String) {
         tables.withLock { t in

@@ -15,6 +15,8 @@ public struct DomainSnapshot: Sendable, Equatable {
     public var kernel: String
     public var cmdline: String
     public var guestOS: String
+    /// What the guest is: `pv64`, `pv32` or `hvm`.
+    public var kind: String = "pv64"
     /// False for a domain that was destroyed (kept so scripts can still read what it did).
     public var alive: Bool
     /// Each vCPU's virtual IDT: the entries its kernel registered with set_trap_table.
