@@ -23,14 +23,14 @@ enum Bench {
             print(JSON.array(rows.map { row in
                 .object([("name", .string(row.name)), ("xkv_ns", .double(round(row.xkvNanoseconds))),
                          ("baseline", .string(row.baseline)), ("baseline_ns", .double(round(row.baselineNanoseconds))),
-                         ("ratio", .double((row.ratio * 1000).rounded() / 1000)), ("host", .string(host))])
+                         ("ratio", .double(row.ratio < 0.01 ? (row.ratio * 1_000_000).rounded() / 1_000_000 : (row.ratio * 1000).rounded() / 1000)), ("host", .string(host))])
             }).rendered)
         } else {
             print("xkv bench on \(engine.host.kind) (\(engine.host.cpuModel))\(quick ? ", quick run" : "")")
             print(pad("name", 23) + lpad("xkv ns", 12) + lpad("baseline ns", 13) + lpad("ratio", 8) + "  baseline / what")
             for row in rows {
                 print(pad(row.name, 23) + lpad(String(format: "%.0f", row.xkvNanoseconds), 12)
-                      + lpad(String(format: "%.0f", row.baselineNanoseconds), 13) + lpad(String(format: "%.2f", row.ratio), 8)
+                      + lpad(String(format: "%.0f", row.baselineNanoseconds), 13) + lpad(String(format: row.ratio < 0.01 ? "%.4f" : "%.2f", row.ratio), 8)
                       + "  \(row.baseline); \(row.note)")
             }
         }
