@@ -18,6 +18,10 @@ enum Bench {
                              baseline: "console refresh period", baselineNanoseconds: 250_000_000,
                              note: "render every pane of a 160x48 screen, 64 domains"))
         engine.shutdownAll()
+        // A syscall-heavy pv64 session recorded against the same session unrecorded (issue 5).
+        do { rows.append(try RecordBench.overhead(pcpus: XKV.pcpus, quick: quick)) } catch {
+            FileHandle.standardError.write(Data("xkv bench: record.overhead: \(error)\n".utf8))
+        }
         let host = engine.host.kindShort
         if json {
             print(JSON.array(rows.map { row in

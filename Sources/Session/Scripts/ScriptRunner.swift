@@ -7,10 +7,13 @@ import Hypervisor
 public struct ScriptRunner: Sendable {
     public var json: Bool
     public var keepGoing: Bool
+    /// Records every command line (`xkv run --record FILE`); attach it to the engine first.
+    public var recorder: SessionRecorder?
 
-    public init(json: Bool = false, keepGoing: Bool = false) {
+    public init(json: Bool = false, keepGoing: Bool = false, recorder: SessionRecorder? = nil) {
         self.json = json
         self.keepGoing = keepGoing
+        self.recorder = recorder
     }
 
     /// Runs `text` (named `file` in messages); returns the number of failed commands.
@@ -28,7 +31,16 @@ public struct ScriptRunner: Sendable {
                 let wantsJSON = json || words.contains("--json")
                 words.removeAll { $0 == "--json" }
                 guard !words.isEmpty else { continue }
-                let result = try executor.run(try parser.parse(words: words))
+                let command = try parser.parse(words: words)
+                let result: CommandOutput
+                if let recorder {
+                    let seeded = recorder.seeded(command)
+                    result = try recorder.recording(text: String(line), source: .script, seeded) { () throws(CommandError) in
+                        try executor.run(seeded)
+                    }
+                } else {
+                    result = try executor.run(command)
+                }
                 output(wantsJSON ? result.json.rendered : result.text)
             } catch {
                 failures += 1

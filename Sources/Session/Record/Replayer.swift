@@ -1,0 +1,346 @@
+import Foundation
+import GuestImages
+import Hypervisor
+import Synchronization
+
+/// How to replay.
+public struct ReplayOptions: Sendable {
+    /// Replay a record made with other guest images (or configs); divergences then name them.
+    public var allowImageChange = false
+    /// How long to wait for a domain to reach a recorded point before calling it a divergence.
+    public var reachTimeout: Double = 120
+    /// pCPUs for the replay's engine (nil: one per host core; the schedule does not matter).
+    public var pcpus: Int?
+
+    public init(allowImageChange: Bool = false, reachTimeout: Double = 120, pcpus: Int? = nil) {
+        self.allowImageChange = allowImageChange
+        self.reachTimeout = reachTimeout
+        self.pcpus = pcpus
+    }
+}
+
+/// The first point where the replay did not do what the record says.
+public struct Divergence: Sendable, Equatable, CustomStringConvertible {
+    public var seq: Int
+    public var domain: String
+    public var field: String
+    public var recorded: String
+    public var replayed: String
+    /// Set when the domain's guest image changed since the recording (`--allow-image-change`).
+    public var imageNote: String?
+
+    public var description: String {
+        "divergence at record \(seq): domain \(domain), field \(field): recorded \(recorded), replayed \(replayed)"
+            + (imageNote.map { " (\($0))" } ?? "")
+    }
+}
+
+/// What a replay found.
+public struct ReplayReport: Sendable {
+    /// Checkpoints compared and equal.
+    public var checkpointsEqual = 0
+    /// Every domain name in the record, in order of creation.
+    public var domains: [String] = []
+    /// Domains replayed exactly (checkpoints compared).
+    public var exact: [String] = []
+    /// Domains replayed command-for-command only, with why.
+    public var notExact: [(name: String, why: String)] = []
+    public var divergence: Divergence?
+    /// Things worth saying that are not divergences (a truncated record, a command that failed).
+    public var notes: [String] = []
+
+    public var succeeded: Bool { divergence == nil }
+
+    /// The last line of `xkv replay`.
+    public var verdict: String {
+        if let divergence { return divergence.description }
+        var line = "replay: \(checkpointsEqual) checkpoints equal across \(domains.count) domains; exact: "
+            + (exact.isEmpty ? "none" : exact.joined(separator: ", "))
+        if !notExact.isEmpty {
+            line += "; not exact (replayed command-for-command): " + notExact.map { "\($0.name) (\($0.why))" }.joined(separator: ", ")
+        }
+        return line
+    }
+}
+
+/// Re-runs a recorded session on a fresh engine and compares every checkpoint of every exact
+/// domain with the record (DESIGN.md, "One way in"; issue 5).
+///
+/// Commands are applied in order. A command whose effect on a domain depends on where the
+/// domain was when it arrived (destroy, shutdown, and a pause that lasts until the domain
+/// ends) is applied once the domain has been parked at the logical time its recorded "end"
+/// checkpoint names: the replay sets that halt as soon as the domain is created, so the domain
+/// can never run past it. Other commands (pause then unpause, queries, waits) do not change what
+/// an exact domain computes, so they are simply re-executed.
+public enum Replayer {
+    public static func replay(_ file: RecordFile, options: ReplayOptions = ReplayOptions()) throws(RecordError) -> ReplayReport {
+        var report = ReplayReport()
+        if let note = file.truncationNote { report.notes.append(note) }
+        let changedImages = try checkImages(file, allowChange: options.allowImageChange, notes: &report.notes)
+        let plan = try Plan(file)
+        report.domains = plan.domainNames
+        for name in plan.domainNames {
+            if let why = plan.notExactReason[name] { report.notExact.append((name, why)) } else { report.exact.append(name) }
+        }
+
+        let engine: Engine
+        do { engine = try Engine(pcpus: options.pcpus) } catch { throw RecordError("replay: cannot start an engine: \(error.message)") }
+        let replayed = Mutex<[String: [Checkpoint]]>([:])
+        engine.checkpointObserver = { c in replayed.withLock { $0[c.domain, default: []].append(c) } }
+        let executor = Executor(engine: engine)
+
+        func reach(_ name: String, _ logical: UInt64, before text: String, seq: Int) {
+            // Set again: this also wakes a blocked domain, which then parks before the guest runs.
+            try? engine.halt(name, atLogicalTime: logical)
+            let ok = engine.waitUntil(timeout: options.reachTimeout) { s in
+                guard let d = s.domain(name), d.alive else { return true }
+                return (d.state.paused && d.logicalTime >= logical) || d.state.shutdown || d.state.crashed
+            }
+            if !ok {
+                let now = engine.snapshot().domain(name)?.logicalTime ?? 0
+                report.notes.append("record \(seq): domain \(name) did not reach logical time \(logical) (at \(now)) within \(Int(options.reachTimeout)) s before `\(text)`")
+            }
+        }
+
+        for step in plan.steps {
+            let name = step.domain
+            let end = name.flatMap { plan.haltTarget(for: $0, at: step.instance) }
+            switch step.command {
+            case .create:
+                if let outcome = run(step, executor, &report), outcome, let name, let end {
+                    try? engine.halt(name, atLogicalTime: end)
+                }
+            case .destroy, .shutdown:
+                if let name, let end { reach(name, end, before: step.text, seq: step.seq) }
+                _ = run(step, executor, &report)
+            case .pause:
+                if let name, let end, step.pauseLastsToEnd { reach(name, end, before: step.text, seq: step.seq) }
+                _ = run(step, executor, &report)
+            case .unpause:
+                // The halt may have fired already (the domain reached its end while paused by
+                // command): set it again so the domain stays where the record ends it.
+                if let name, let end { try? engine.halt(name, atLogicalTime: end) }
+                _ = run(step, executor, &report)
+            case .wait(let domain, let state, let seconds):
+                let ok = engine.waitUntil(timeout: seconds) { s in
+                    guard let d = s.domain(domain) else { return false }
+                    if d.state.matches(state) == true { return true }
+                    // Parked at its recorded end, an exact domain has done all it did in the record.
+                    if let end { return d.alive && d.state.paused && d.logicalTime >= end }
+                    return false
+                }
+                if !ok { report.notes.append("record \(step.seq): `\(step.text)` timed out in the replay") }
+            default:
+                _ = run(step, executor, &report)
+            }
+        }
+        // Domains still alive when the recording ended were ended by xkv's exit there.
+        let alive = Set(engine.snapshot().domains.map(\.name))
+        for (name, end) in plan.liveAtEnd where alive.contains(name) {
+            reach(name, end, before: "the end of the record", seq: file.events.count)
+        }
+        engine.shutdownAll()
+
+        let got = replayed.withLock { $0 }
+        var first: Divergence?
+        for name in report.exact {
+            let recorded = plan.checkpoints[name] ?? []
+            let mine = got[name] ?? []
+            var divergence: Divergence?
+            for i in 0..<max(recorded.count, mine.count) {
+                if i < recorded.count && i < mine.count {
+                    if let d = recorded[i].checkpoint.firstDifference(from: mine[i]) {
+                        divergence = Divergence(seq: recorded[i].seq, domain: name, field: d.field, recorded: d.mine, replayed: d.theirs)
+                        break
+                    }
+                    report.checkpointsEqual += 1
+                } else if i < recorded.count {
+                    let c = recorded[i].checkpoint
+                    divergence = Divergence(seq: recorded[i].seq, domain: name, field: "checkpoint",
+                                            recorded: "\(c.reason) at logical time \(c.logicalTime)", replayed: "none (the domain stopped before it)")
+                    break
+                } else {
+                    // Past the end of a truncated record, the replay goes on where the record stops.
+                    if file.truncatedAfter != nil { break }
+                    let c = mine[i]
+                    divergence = Divergence(seq: recorded.last?.seq ?? 0, domain: name, field: "checkpoint",
+                                            recorded: "none after this", replayed: "\(c.reason) at logical time \(c.logicalTime)")
+                    break
+                }
+            }
+            if var d = divergence {
+                if let image = plan.images[name], changedImages.contains(image) { d.imageNote = "guest image builtin:\(image) changed since the recording" }
+                if first == nil || d.seq < first!.seq { first = d }
+            }
+        }
+        report.divergence = first
+        return report
+    }
+
+    /// Runs one recorded command; nil if it was not run, else whether it succeeded.
+    private static func run(_ step: Plan.Step, _ executor: Executor, _ report: inout ReplayReport) -> Bool? {
+        do {
+            _ = try executor.run(step.command)
+            return true
+        } catch {
+            if !step.failedWhenRecorded { report.notes.append("record \(step.seq): `\(step.text)` failed in the replay: \(error.message)") }
+            return false
+        }
+    }
+
+    /// Compares the header's image and config hashes with what this xkv has; returns the
+    /// changed images (refusing them unless `allowChange`).
+    private static func checkImages(_ file: RecordFile, allowChange: Bool, notes: inout [String]) throws(RecordError) -> Set<String> {
+        var recorded: [(String, String)] = []
+        for (name, hash) in file.header["images"]?.objectPairs ?? [] { if let h = hash.stringValue { recorded.append((name, h)) } }
+        for event in file.events where event["type"]?.stringValue == "image" {
+            if let name = event["name"]?.stringValue, let h = event["sha256"]?.stringValue { recorded.append((name, h)) }
+        }
+        var changed = Set<String>()
+        var problems: [String] = []
+        for (name, hash) in recorded {
+            let now = (try? GuestImage.builtin(named: name))?.sha256Hex
+            guard now != hash else { continue }
+            changed.insert(name)
+            problems.append("guest image builtin:\(name) differs (recorded sha256 \(hash.prefix(16))..., this xkv's "
+                            + (now.map { "\($0.prefix(16))..." } ?? "is missing") + ")")
+        }
+        let base = file.header["script"]?.stringValue.map { ($0 as NSString).deletingLastPathComponent }
+        for (name, hash) in file.header["configs"]?.objectPairs ?? [] {
+            let path = CommandParser(baseDirectory: base?.isEmpty == true ? "." : base).resolvedPath(name)
+            let now = SessionRecorder.fileSHA256(path)
+            guard now != hash.stringValue else { continue }
+            problems.append("config file \(name) differs from the one recorded" + (now == nil ? " (cannot read it)" : ""))
+        }
+        guard !problems.isEmpty else { return changed }
+        guard allowChange else {
+            throw RecordError("\(file.path): made with different inputs: " + problems.joined(separator: "; ")
+                              + ". Replay with --allow-image-change to run it anyway.")
+        }
+        notes += problems.map { "--allow-image-change: " + $0 }
+        return changed
+    }
+}
+
+/// A record read as a replay plan: its commands, parsed, with each domain's recorded end.
+struct Plan {
+    struct Step {
+        var seq: Int
+        var text: String
+        var command: SessionCommand
+        var domain: String?
+        /// Which creation of `domain` the command touches (names can be reused).
+        var instance: Int
+        var failedWhenRecorded: Bool
+        /// A pause with no unpause before the domain's end: it holds the domain where it ends.
+        var pauseLastsToEnd = false
+    }
+
+    struct Instance {
+        var name: String
+        /// Where the domain's run ends in the record: its "end" checkpoint, or (in a record cut
+        /// short) its last checkpoint.
+        var end: UInt64?
+        var ended = false
+        var lastCheckpoint: UInt64?
+    }
+
+    var steps: [Step] = []
+    var checkpoints: [String: [(seq: Int, checkpoint: Checkpoint)]] = [:]
+    var domainNames: [String] = []
+    var notExactReason: [String: String] = [:]
+    /// The built-in image each domain runs.
+    var images: [String: String] = [:]
+    var instances: [Instance] = []
+    /// Each name's last domain with the logical time of its recorded end (a replay parks those
+    /// still alive there before ending them, as the recording's exit did).
+    var liveAtEnd: [(String, UInt64)] = []
+
+    init(_ file: RecordFile) throws(RecordError) {
+        let base = file.header["script"]?.stringValue.map { ($0 as NSString).deletingLastPathComponent }
+        var current: [String: Int] = [:]
+        var pauses: [String: Int] = [:]   // domain -> index of its open pause step
+        for event in file.events {
+            let seq = Int(event["seq"]?.intValue ?? 0)
+            switch event["type"]?.stringValue {
+            case "command":
+                guard let text = event["text"]?.stringValue else { throw RecordError("\(file.path): record \(seq): command without text") }
+                guard var words = try? CommandLexer.words(in: text) else { throw RecordError("\(file.path): record \(seq): cannot read `\(text)`") }
+                words.removeAll { $0 == "--json" }
+                guard !words.isEmpty else { continue }
+                let parser = CommandParser(baseDirectory: base?.isEmpty == true ? "." : base, origin: file.path, line: seq)
+                var command: SessionCommand
+                do { command = try parser.parse(words: words) } catch {
+                    throw RecordError("\(file.path): record \(seq): `\(text)`: \(error.message)")
+                }
+                var domain: String?
+                switch command {
+                case .create(var config):
+                    if let uuid = event["uuid"]?.stringValue.flatMap(UUIDValue.init) { config.uuid = uuid }
+                    command = .create(config)
+                    domain = config.name
+                    if event["error"] == nil, current[config.name].map({ instances[$0].ended }) ?? true {
+                        current[config.name] = instances.count
+                        instances.append(Instance(name: config.name))
+                        if !domainNames.contains(config.name) { domainNames.append(config.name) }
+                        if let why = Self.notExact(config) { notExactReason[config.name] = why }
+                        if case .builtin(let image) = config.kernel { images[config.name] = image }
+                    }
+                case .pause(let d):
+                    domain = d
+                    pauses[d] = steps.count
+                case .unpause(let d):
+                    domain = d
+                    pauses[d] = nil
+                case .shutdown(let d), .destroy(let d): domain = d
+                case .wait(let d, _, _), .console(let d), .traps(let d, _): domain = d
+                case .counters(let d), .sched(let d, _, _): domain = d
+                default: break
+                }
+                steps.append(Step(seq: seq, text: text, command: command, domain: domain,
+                                  instance: domain.flatMap { current[$0] } ?? -1, failedWhenRecorded: event["error"] != nil))
+            case "checkpoint":
+                guard let name = event["domain"]?.stringValue, let reason = event["reason"]?.stringValue,
+                      let logical = event["logical"]?.intValue else { throw RecordError("\(file.path): record \(seq): incomplete checkpoint") }
+                var fields: [Checkpoint.Field] = []
+                for pair in event["fields"]?.arrayValue ?? [] {
+                    guard let p = pair.arrayValue, p.count == 2, let n = p[0].stringValue, let v = p[1].stringValue else {
+                        throw RecordError("\(file.path): record \(seq): bad checkpoint field")
+                    }
+                    fields.append(.init(n, v))
+                }
+                checkpoints[name, default: []].append((seq, Checkpoint(domain: name, logicalTime: UInt64(logical), reason: reason, fields: fields)))
+                if let index = current[name], !instances[index].ended { instances[index].lastCheckpoint = UInt64(logical) }
+                if reason == "end", let index = current[name], !instances[index].ended {
+                    instances[index].end = UInt64(logical)
+                    instances[index].ended = true
+                    if let open = pauses[name] { steps[open].pauseLastsToEnd = true }
+                    pauses[name] = nil
+                }
+            default:
+                continue   // image events were checked; input events come with the console
+            }
+        }
+        // A domain whose end the record does not hold (it was cut short) stops where the record does.
+        for index in instances.indices where !instances[index].ended { instances[index].end = instances[index].lastCheckpoint }
+        // Names whose every instance replays exactly get halts; the others run command-for-command.
+        for index in instances.indices where notExactReason[instances[index].name] != nil { instances[index].end = nil }
+        for (name, index) in current.sorted(by: { $0.value < $1.value }) {
+            if let end = instances[index].end { liveAtEnd.append((name, end)) }
+        }
+    }
+
+    /// The logical time to halt `name` at, for the instance a step touches.
+    func haltTarget(for name: String, at instance: Int) -> UInt64? {
+        guard instance >= 0, instance < instances.count, instances[instance].name == name else { return nil }
+        return instances[instance].end
+    }
+
+    /// Why a domain cannot replay exactly, or nil.
+    static func notExact(_ config: DomainConfig) -> String? {
+        if config.cmdline.split(separator: " ").contains(where: { $0 == "cycles" }) { return "reads the TSC: cycles" }
+        if config.vcpus > 1 { return "\(config.vcpus) vCPUs interleave" }
+        if config.type != .pv { return "\(config.type.rawValue) takes asynchronous input" }
+        return nil
+    }
+}

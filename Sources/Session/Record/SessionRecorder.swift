@@ -1,0 +1,330 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import GuestImages
+import Hypervisor
+import Synchronization
+
+/// Where a recorded command came from.
+public enum CommandSource: String, Sendable {
+    case script, console, hotkey
+}
+
+/// What the header says about the session's inputs, known before the first domain starts.
+public struct RecordHeader: Sendable {
+    /// Built-in image names (without `builtin:`) the session uses.
+    public var images: [String] = []
+    /// Config files the session reads, as the script names them, with their resolved paths.
+    public var configs: [(name: String, path: String)] = []
+    /// The terminal's size (nil headless).
+    public var terminal: (columns: Int, rows: Int)?
+    /// The script that was recorded (nil for the console).
+    public var script: String?
+
+    public init(images: [String] = [], configs: [(name: String, path: String)] = [], terminal: (columns: Int, rows: Int)? = nil,
+                script: String? = nil) {
+        self.images = images
+        self.configs = configs
+        self.terminal = terminal
+        self.script = script
+    }
+
+    /// What a script will use: the built-in images and config files its `create` lines name.
+    /// Lines that do not parse are left to the run to report.
+    public static func scanning(script text: String, file: String) -> RecordHeader {
+        let base = file == "-" ? nil : (file as NSString).deletingLastPathComponent
+        var header = RecordHeader(script: file)
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            guard var words = try? CommandLexer.words(in: String(line)) else { continue }
+            words.removeAll { $0 == "--json" }
+            guard words.first?.lowercased() == "create", words.count > 1 else { continue }
+            let parser = CommandParser(baseDirectory: base?.isEmpty == true ? "." : base, origin: file, line: index + 1)
+            if !words[1].contains("="), !header.configs.contains(where: { $0.name == words[1] }) {
+                header.configs.append((words[1], parser.resolvedPath(words[1])))
+            }
+            if case .create(let config)? = try? parser.parse(words: words), case .builtin(let name) = config.kernel,
+               !header.images.contains(name) {
+                header.images.append(name)
+            }
+        }
+        return header
+    }
+}
+
+/// A failure to write or read a session record.
+public struct RecordError: Error, CustomStringConvertible, Sendable, Equatable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Writes a session record (see `RecordFormat`) as the session runs: the header when attached,
+/// then every command at the engine's gate and every checkpoint the engine takes. Thread-safe:
+/// checkpoints arrive on vCPU threads. Each record is one write(2), in `seq` order.
+public final class SessionRecorder: Sendable {
+    public let path: String
+    private let fd: Int32
+
+    private struct State {
+        var seq: UInt64 = 0
+        var closed = false
+        var writeError: String?
+        /// The command line being run (from `recording`), waiting for its gate record.
+        var pending: (text: String, source: CommandSource, uuid: String?)?
+        var pendingWritten = false
+        var images: Set<String> = []
+    }
+    private let state = Mutex(State())
+
+    /// Creates (or truncates) `path` for a new record.
+    public init(path: String) throws(RecordError) {
+        self.path = path
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw RecordError("cannot create record '\(path)': \(String(cString: strerror(errno)))") }
+        self.fd = fd
+    }
+
+    deinit { if !state.withLock({ $0.closed }) { Self.closeFile(fd) } }
+
+    private static func closeFile(_ fd: Int32) {
+        #if canImport(Glibc)
+        _ = Glibc.close(fd)
+        #else
+        _ = Darwin.close(fd)
+        #endif
+    }
+
+    /// Writes the header and starts taking the engine's commands and checkpoints. Call before
+    /// the first domain is created (the engine hands its checkpoint observer to new domains).
+    public func attach(to engine: Engine, header: RecordHeader) {
+        writeHeader(header, engine: engine)
+        engine.gateObserver = { [weak self] record in self?.gate(record) }
+        engine.checkpointObserver = { [weak self] checkpoint in self?.checkpoint(checkpoint) }
+    }
+
+    /// Stops recording (later events are dropped) and closes the file; returns the first write
+    /// error, if any.
+    @discardableResult
+    public func close() -> RecordError? {
+        let error = state.withLock { s -> String? in
+            guard !s.closed else { return s.writeError }
+            s.closed = true
+            Self.closeFile(fd)
+            return s.writeError
+        }
+        return error.map { RecordError("record '\(path)': \($0)") }
+    }
+
+    /// Events written so far.
+    public var eventCount: UInt64 { state.withLock { $0.seq } }
+
+    /// Gives a `create` without a fixed UUID a random one now, so the record can carry it and a
+    /// replay can give the guest the same UUID (the only random thing a guest can read).
+    public func seeded(_ command: SessionCommand) -> SessionCommand {
+        guard case .create(var config) = command, config.uuid == nil else { return command }
+        config.uuid = .random()
+        return .create(config)
+    }
+
+    /// Runs one command line, recording it as `text` from `source`. A state-changing command is
+    /// written when the gate stamps it (so it precedes what it causes); a query after it ran.
+    public func recording<T>(text: String, source: CommandSource, _ command: SessionCommand,
+                             _ body: () throws(CommandError) -> T) throws(CommandError) -> T {
+        var uuid: String?
+        if case .create(let config) = command { uuid = config.uuid?.description }
+        state.withLock { $0.pending = (text, source, uuid); $0.pendingWritten = false }
+        let result: Result<T, CommandError>
+        do throws(CommandError) { result = .success(try body()) } catch { result = .failure(error) }
+        let unwritten = state.withLock { s -> (text: String, source: CommandSource, uuid: String?)? in
+            defer { s.pending = nil }
+            return s.pendingWritten ? nil : s.pending
+        }
+        if let unwritten {
+            var failure: String?
+            if case .failure(let error) = result { failure = error.message }
+            writeCommand(text: unwritten.text, source: unwritten.source, domain: nil, uuid: nil, logical: 0, error: failure)
+        }
+        return try result.get()
+    }
+
+    // MARK: Events
+
+    private func gate(_ record: GateRecord) {
+        let domain: String?
+        switch record.command {
+        case .lifecycleAction:
+            return   // engine-internal: it follows from the guest's own shutdown, which replays
+        case .consoleInput(let name, let bytes):
+            var json = begin("input", logical: record.logicalTime)
+            json.key("domain"); json.string(name)
+            json.key("bytes"); json.string(bytes.map { String(format: "%02x", $0) }.joined())
+            json.close()
+            emit(json)
+            return
+        case .create(let config):
+            domain = config.name
+            if case .builtin(let name) = config.kernel { noteImage(name) }
+        case .pause(let d), .unpause(let d), .shutdown(let d), .destroy(let d): domain = d
+        case .schedule(let d, _, _): domain = d
+        }
+        let pending = state.withLock { s -> (text: String, source: CommandSource, uuid: String?)? in
+            guard let p = s.pending, !s.pendingWritten else { return nil }
+            s.pendingWritten = true
+            return p
+        }
+        var uuid: String?
+        if case .create(let config) = record.command { uuid = config.uuid?.description }
+        writeCommand(text: pending?.text ?? Self.reconstructed(record.command), source: pending?.source ?? .console, domain: domain,
+                     uuid: uuid ?? pending?.uuid, logical: record.logicalTime, error: nil)
+    }
+
+    private func checkpoint(_ c: Checkpoint) {
+        var json = begin("checkpoint", logical: c.logicalTime, capacity: 64 + 24 * c.fields.count)
+        json.key("domain"); json.string(c.domain)
+        json.key("reason"); json.string(c.reason)
+        json.key("fields")
+        json.openArray()
+        for field in c.fields {
+            json.openArray(); json.string(field.name); json.string(field.value); json.closeArray()
+        }
+        json.closeArray()
+        json.key("digest"); json.string(CheckpointDigest.of(c.fields))
+        json.close()
+        emit(json)
+    }
+
+    private func noteImage(_ name: String) {
+        let isNew = state.withLock { $0.images.insert(name).inserted }
+        guard isNew, let image = try? GuestImage.builtin(named: name) else { return }
+        var json = begin("image", logical: 0)
+        json.key("name"); json.string(name)
+        json.key("sha256"); json.string(image.sha256Hex)
+        json.close()
+        emit(json)
+    }
+
+    private func writeCommand(text: String, source: CommandSource, domain: String?, uuid: String?, logical: UInt64, error: String?) {
+        var json = begin("command", logical: logical)
+        json.key("text"); json.string(text)
+        json.key("source"); json.string(source.rawValue)
+        if let domain { json.key("domain"); json.string(domain) }
+        if let uuid { json.key("uuid"); json.string(uuid) }
+        if let error { json.key("error"); json.string(error) }
+        json.close()
+        emit(json)
+    }
+
+    /// The start of an event, up to its `logical` key; `emit` puts `seq` in front.
+    private func begin(_ type: StaticString, logical: UInt64, capacity: Int = 256) -> JSONBytes {
+        var json = JSONBytes(capacity: capacity + 64)
+        json.key("type")
+        json.raw("\"\(type)\"")
+        json.key("wall"); json.seconds(microseconds: Self.nowMicroseconds())
+        json.key("logical"); json.uint(logical)
+        return json
+    }
+
+    /// Numbers the event, frames it and writes it with one write(2) (in `seq` order).
+    private func emit(_ body: JSONBytes) {
+        state.withLock { s in
+            guard !s.closed else { return }
+            s.seq += 1
+            var json = JSONBytes(capacity: body.bytes.count + 40)
+            json.open()
+            json.key("seq"); json.uint(s.seq)
+            json.bytes.append(0x2c)
+            json.bytes.append(contentsOf: body.bytes)
+            RecordFormat.frameInPlace(&json.bytes)
+            if let error = writeLine(json.bytes), s.writeError == nil { s.writeError = error }
+        }
+    }
+
+    private func writeHeader(_ header: RecordHeader, engine: Engine) {
+        var json = JSONBytes(capacity: 1024)
+        json.open()
+        json.key("type"); json.string("header")
+        json.key("format"); json.string(RecordFormat.name)
+        json.key("version"); json.int(RecordFormat.version)
+        json.key("xkv_version"); json.string(RecordFormat.xkvVersion)
+        json.key("host"); json.open()
+        json.key("kind"); json.string(engine.host.kindShort)
+        json.key("cpu"); json.string(engine.host.cpuModel)
+        json.close()
+        json.key("pcpus"); json.int(engine.snapshot().pcpus.count)
+        json.key("terminal")
+        if let t = header.terminal {
+            json.open(); json.key("columns"); json.int(t.columns); json.key("rows"); json.int(t.rows); json.close()
+        } else {
+            json.null()
+        }
+        json.key("script")
+        if let script = header.script { json.string(script) } else { json.null() }
+        json.key("images"); json.open()
+        for name in header.images {
+            guard let image = try? GuestImage.builtin(named: name) else { continue }
+            json.key(name); json.string(image.sha256Hex)
+        }
+        json.close()
+        json.key("configs"); json.open()
+        for config in header.configs {
+            json.key(config.name)
+            if let hash = Self.fileSHA256(config.path) { json.string(hash) } else { json.null() }
+        }
+        json.close()
+        json.key("seeds"); json.open(); json.close()
+        json.close()
+        state.withLock { s in
+            s.images.formUnion(header.images)
+            if let error = writeLine(RecordFormat.frame(json.bytes)) { s.writeError = error }
+        }
+    }
+
+    /// One write(2) of a whole record (retried on EINTR and short writes).
+    private func writeLine(_ line: [UInt8]) -> String? {
+        line.withUnsafeBytes { buffer -> String? in
+            var offset = 0
+            while offset < buffer.count {
+                let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return "write failed: \(String(cString: strerror(errno)))"
+                }
+                offset += n
+            }
+            return nil
+        }
+    }
+
+    static func nowMicroseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1000
+    }
+
+    static func fileSHA256(_ path: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return GuestImage(name: path, bytes: [UInt8](data), summary: "").sha256Hex
+    }
+
+    /// A command line for a gate command that arrived without its text.
+    static func reconstructed(_ command: Command) -> String {
+        switch command {
+        case .create(let c):
+            return "create name=\(c.name) type=\(c.type.rawValue) kernel=\(c.kernel) memory=\(c.memoryMiB) vcpus=\(c.vcpus) cmdline=\"\(c.cmdline)\""
+        default:
+            return command.summary
+        }
+    }
+}
+
+extension CommandParser {
+    /// The path a config-file argument is read from (the script's folder first, then the cwd).
+    func resolvedPath(_ path: String) -> String {
+        guard !path.hasPrefix("/"), let base = baseDirectory else { return path }
+        let candidate = base + "/" + path
+        return FileManager.default.fileExists(atPath: candidate) ? candidate : path
+    }
+}

@@ -1,0 +1,232 @@
+import Foundation
+import Testing
+@testable import Hypervisor
+@testable import Session
+
+/// Record and replay of headless sessions (issue 5), on real guests.
+@Suite("Record and replay", .serialized)
+struct RecordReplayTests {
+    /// A session with random workloads: pv64 and pv32 domains, one paused and unpaused mid-run,
+    /// one `syscalls=forever` domain destroyed, one idle domain ended by the session's end.
+    static func randomScript() -> String {
+        var rng = SystemRandomNumberGenerator()
+        func n(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &rng) }
+        return """
+            create name=w64 kernel=builtin:pv64 memory=16 cmdline="hypercalls=\(n(1500...3000)) syscalls=\(n(20...400)) faults=\(n(1...30))" on_poweroff=preserve
+            pause w64
+            create name=w32 kernel=builtin:pv32 memory=16 cmdline="hypercalls=\(n(20...300)) syscalls=\(n(10...200)) faults=\(n(1...20))" on_poweroff=preserve
+            create name=spin kernel=builtin:pv32 memory=16 cmdline="syscalls=forever"
+            create name=loop kernel=builtin:pv64 memory=16 cmdline="syscalls=forever hypercalls=\(n(1...50))"
+            wait w64 paused
+            list
+            wait spin running
+            unpause w64
+            counters w64
+            wait w64 shutdown
+            wait w32 shutdown
+            destroy spin
+            wait loop running
+            """
+    }
+
+    static func temporaryPath(_ name: String) -> String {
+        NSTemporaryDirectory() + "/xkv-record-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-\(name)"
+    }
+
+    /// Records `script` to a new file; returns its path.
+    static func record(_ script: String) throws -> String {
+        let path = temporaryPath("session.rec")
+        let engine = try Engine()
+        var errors: [String] = []
+        _ = try ScriptRunner(keepGoing: true).runRecording(script, file: "test.xkv", engine: engine, to: path,
+                                                           output: { _ in }, errors: { errors.append($0) })
+        #expect(errors.isEmpty, "\(errors)\n\(script)")
+        return path
+    }
+
+    static func lines(_ path: String) throws -> [[UInt8]] {
+        let data = try #require(FileManager.default.contents(atPath: path))
+        return [UInt8](data).split(separator: 0x0a, omittingEmptySubsequences: false).map(Array.init)
+    }
+
+    static func write(_ lines: [[UInt8]], to path: String) {
+        _ = FileManager.default.createFile(atPath: path, contents: Data(Array(lines.joined(separator: [0x0a]))))
+    }
+
+    /// A line with its JSON changed by `edit` and its checksum fixed up.
+    static func reframed(_ line: [UInt8], _ edit: (String) -> String) throws -> [UInt8] {
+        let tab = try #require(line.lastIndex(of: 0x09))
+        let json = edit(String(decoding: line[..<tab], as: UTF8.self))
+        return Array(RecordFormat.frame(Array(json.utf8)).dropLast())
+    }
+
+    @Test("a recorded session with random workloads replays with every checkpoint equal")
+    func replaysExactly() throws {
+        let script = Self.randomScript()
+        let path = try Self.record(script)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let file = try RecordFile.load(path: path)
+        #expect(file.truncatedAfter == nil)
+        #expect(file.header["images"]?["pv64"]?.stringValue?.count == 64)
+        #expect(file.header["images"]?["pv32"]?.stringValue?.count == 64)
+        let texts = file.events.compactMap { $0["type"]?.stringValue == "command" ? $0["text"]?.stringValue : nil }
+        #expect(texts == script.split(separator: "\n").map(String.init), "commands are recorded as the script had them")
+        let ends = file.events.filter { $0["reason"]?.stringValue == "end" }.compactMap { $0["domain"]?.stringValue }
+        #expect(Set(ends) == ["w64", "w32", "spin", "loop"])
+
+        let report = try Replayer.replay(file)
+        #expect(report.succeeded, "\(report.verdict)\n\(report.notes)\n\(script)")
+        #expect(report.exact == ["w64", "w32", "spin", "loop"])
+        let recorded = file.events.filter { $0["type"]?.stringValue == "checkpoint" }.count
+        #expect(report.checkpointsEqual == recorded)
+        #expect(report.verdict == "replay: \(recorded) checkpoints equal across 4 domains; exact: w64, w32, spin, loop")
+        #expect(report.notes.isEmpty, "\(report.notes)")
+    }
+
+    @Test("a flipped byte inside a record is a checksum failure at that record")
+    func flippedByte() throws {
+        let path = try Self.record(Self.randomScript())
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var lines = try Self.lines(path)
+        let victim = lines.count / 2
+        lines[victim][lines[victim].count / 3] ^= 0x04
+        Self.write(lines, to: path)
+        #expect(throws: RecordError("\(path): record \(victim): checksum mismatch")) { try RecordFile.load(path: path) }
+    }
+
+    @Test("a record cut mid-event replays to its last whole record and says so")
+    func truncated() throws {
+        let path = try Self.record(Self.randomScript())
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let data = try #require(FileManager.default.contents(atPath: path))
+        let lines = try Self.lines(path)
+        let keep = lines.count * 2 / 3
+        let cut = lines[..<keep].reduce(0) { $0 + $1.count + 1 } + lines[keep].count / 2
+        _ = FileManager.default.createFile(atPath: path, contents: data.prefix(cut))
+        let file = try RecordFile.load(path: path)
+        #expect(file.truncatedAfter == keep - 1)
+        #expect(file.truncationNote == "record truncated after record \(keep - 1); replaying the \(keep - 1) whole records")
+        let report = try Replayer.replay(file)
+        #expect(report.succeeded, "\(report.verdict)\n\(report.notes)")
+        #expect(report.notes.first == file.truncationNote)
+        #expect(report.checkpointsEqual == file.events.filter { $0["type"]?.stringValue == "checkpoint" }.count)
+    }
+
+    @Test("an edited workload count with a fixed-up checksum is a divergence naming the domain and field")
+    func editedArgument() throws {
+        let path = try Self.record(Self.randomScript())
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var lines = try Self.lines(path)
+        let index = try #require(lines.firstIndex { String(decoding: $0, as: UTF8.self).contains("create name=w32") })
+        lines[index] = try Self.reframed(lines[index]) { json in
+            // hypercalls=N -> N+1 for w32
+            let range = json.range(of: #"hypercalls=\d+"#, options: .regularExpression)!
+            let n = Int(json[range].dropFirst("hypercalls=".count))!
+            return json.replacingCharacters(in: range, with: "hypercalls=\(n + 1)")
+        }
+        Self.write(lines, to: path)
+        let report = try Replayer.replay(try RecordFile.load(path: path))
+        let divergence = try #require(report.divergence)
+        #expect(divergence.domain == "w32")
+        #expect(!divergence.field.isEmpty && divergence.recorded != divergence.replayed)
+        #expect(report.verdict.hasPrefix("divergence at record \(divergence.seq): domain w32, field \(divergence.field): recorded "))
+    }
+
+    @Test("another format version and changed images are refused; --allow-image-change names the image")
+    func compatibility() throws {
+        let path = try Self.record("""
+            create name=one kernel=builtin:pv64 memory=16 cmdline="hypercalls=40" on_poweroff=preserve
+            wait one shutdown
+            """)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let original = try Self.lines(path)
+
+        var lines = original
+        lines[0] = try Self.reframed(lines[0]) { $0.replacingOccurrences(of: #""version":1"#, with: #""version":2"#) }
+        Self.write(lines, to: path)
+        do {
+            _ = try RecordFile.load(path: path)
+            Issue.record("version 2 was accepted")
+        } catch {
+            #expect(error.message.contains("record format version 2 is not supported by this xkv (it reads version 1)"), "\(error)")
+        }
+
+        lines = original
+        lines[0] = try Self.reframed(lines[0]) { $0.replacingOccurrences(of: #""pv64":""#, with: #""pv64":"00"#) }
+        let edit = try #require(lines.firstIndex { String(decoding: $0, as: UTF8.self).contains("create name=one") })
+        lines[edit] = try Self.reframed(lines[edit]) { $0.replacingOccurrences(of: "hypercalls=40", with: "hypercalls=41") }
+        Self.write(lines, to: path)
+        let file = try RecordFile.load(path: path)
+        do {
+            _ = try Replayer.replay(file)
+            Issue.record("a changed image was accepted")
+        } catch {
+            #expect(error.message.contains("guest image builtin:pv64 differs"), "\(error)")
+            #expect(error.message.contains("--allow-image-change"), "\(error)")
+        }
+        let report = try Replayer.replay(file, options: ReplayOptions(allowImageChange: true))
+        #expect(report.notes.contains { $0.contains("builtin:pv64 differs") })
+        #expect(report.divergence?.domain == "one")
+        #expect(report.verdict.hasSuffix("(guest image builtin:pv64 changed since the recording)"), "\(report.verdict)")
+    }
+
+    @Test("xkv run --record and xkv replay --headless, through the built binary")
+    func throughTheBinary() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let binary = root.appendingPathComponent(".build/debug/xkv").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else { return }   // not built here
+        let script = Self.temporaryPath("session.xkv"), record = Self.temporaryPath("session.rec")
+        defer { for p in [script, record] { try? FileManager.default.removeItem(atPath: p) } }
+        _ = FileManager.default.createFile(atPath: script, contents: Data(Self.randomScript().utf8))
+
+        func xkv(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = args
+            let out = Pipe(), err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        }
+        let run = try xkv(["run", "--keep-going", "--record", record, script])
+        #expect(run.status == 0, "\(run.err)")
+        let replay = try xkv(["replay", record, "--headless"])
+        #expect(replay.status == 0, "\(replay.err)")
+        #expect(replay.out.contains("checkpoints equal across 4 domains; exact: w64, w32, spin, loop"), "\(replay.out)")
+        let console = try xkv(["replay", record])
+        #expect(console.status != 0 && console.err.contains("not yet"))
+    }
+
+    @Test("the record format: CRC-32, framing and JSON read back in order")
+    func format() throws {
+        #expect(CRC32.checksum(Array("123456789".utf8)) == 0xcbf4_3926)
+        let checkpoint = Checkpoint(domain: "d", logicalTime: 3, reason: "hypercall",
+                                    fields: [.init("vcpu", "0"), .init("rip", "ffffffff8000122a"), .init("memory", "")])
+        #expect(CheckpointDigest.of(checkpoint.fields) == checkpoint.digest)
+        var json = JSONBytes()
+        json.open()
+        json.key("seq"); json.uint(7)
+        json.key("wall"); json.seconds(microseconds: 1_700_000_000_000_042)
+        json.key("text"); json.string("create cmdline=\"a\tb\"\n\u{1}")
+        json.key("fields"); json.openArray()
+        json.openArray(); json.string("rip"); json.string("ffff"); json.closeArray()
+        json.openArray(); json.string("rax"); json.string("0"); json.closeArray()
+        json.closeArray()
+        json.close()
+        let line = RecordFormat.frame(json.bytes)
+        #expect(line.last == 0x0a)
+        let body = try #require(RecordFile.verified(line.dropLast()))
+        let value = try JSONParser.parse(body)
+        #expect(value["seq"]?.intValue == 7)
+        #expect(value["wall"]?.doubleValue == 1_700_000_000.000042)
+        #expect(value["text"]?.stringValue == "create cmdline=\"a\tb\"\n\u{1}")
+        #expect(value["fields"]?.arrayValue?.map { $0.arrayValue?.first?.stringValue } == ["rip", "rax"])
+        #expect(value.rendered == String(decoding: json.bytes, as: UTF8.self))
+        var damaged = Array(line.dropLast())
+        damaged[3] ^= 1
+        #expect(RecordFile.verified(damaged[...]) == nil)
+    }
+}
