@@ -28,12 +28,16 @@ final class Scheduler: @unchecked Sendable {
         /// The pCPU thread's CPU-time clock: vCPUs are charged the host CPU time they really got,
         /// so a busy host does not skew the weights.
         let clock = Atomic<Int32>(0)
+        /// Set once `clock` holds the thread's clock (0 would be CLOCK_REALTIME).
+        let clockReady = Atomic<Bool>(false)
         init(id: Int) { self.id = id }
 
         /// CPU time the pCPU thread has used, in ns.
         var cpuTime: UInt64 {
             var ts = timespec()
-            guard clock_gettime(clock.load(ordering: .acquiring), &ts) == 0 else { return lastCharge.load(ordering: .relaxed) }
+            guard clockReady.load(ordering: .acquiring), clock_gettime(clock.load(ordering: .acquiring), &ts) == 0 else {
+                return lastCharge.load(ordering: .relaxed)
+            }
             return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
         }
     }
@@ -92,7 +96,10 @@ final class Scheduler: @unchecked Sendable {
 
     private func pcpuLoop(_ pcpu: PCPU) {
         var clock = clockid_t()
-        if pthread_getcpuclockid(pthread_self(), &clock) == 0 { pcpu.clock.store(clock, ordering: .releasing) }
+        if pthread_getcpuclockid(pthread_self(), &clock) == 0 {
+            pcpu.clock.store(clock, ordering: .releasing)
+            pcpu.clockReady.store(true, ordering: .releasing)
+        }
         while let vcpu = next() {
             run(vcpu, on: pcpu)
         }

@@ -106,9 +106,15 @@ extension PVVCPU {
     /// Time this vCPU has spent on a pCPU (in the guest and in xkv's handling of its exits).
     var cpuNanoseconds: UInt64 {
         var total = ranNanoseconds.load(ordering: .relaxed)
-        if let pcpu = domain.scheduler?.pcpus.first(where: { $0.id == currentPCPU.load(ordering: .relaxed) }),
-           pcpu.running.withLock({ $0 === self }) {
-            total += pcpu.cpuTime &- pcpu.lastCharge.load(ordering: .relaxed)
+        if let pcpu = domain.scheduler?.pcpus.first(where: { $0.id == currentPCPU.load(ordering: .relaxed) }) {
+            // Read under the pCPU's lock, which charging also holds, so the two clocks agree; the
+            // pCPU thread's clock is only read, never trusted to be ahead: a race must not trap.
+            let pending = pcpu.running.withLock { running -> UInt64 in
+                guard running === self else { return 0 }
+                let now = pcpu.cpuTime, last = pcpu.lastCharge.load(ordering: .relaxed)
+                return now > last ? now - last : 0
+            }
+            total &+= pending
         }
         return total
     }
