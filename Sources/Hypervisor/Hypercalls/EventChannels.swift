@@ -20,7 +20,7 @@ extension PVVCPU {
         case 5: // EVTCHNOP_status
             guard let raw = try? guestRead(a.a2, count: EvtchnStatus.size) else { return .error(.efault) }
             let dom = UInt16(raw[0]) | UInt16(raw[1]) << 8
-            let port = raw[4..<8].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            let port = UInt32(truncatingIfNeeded: raw.littleEndian(4..<8))
             guard UInt64(dom) == Self.domidSelf || Int(dom) == domain.id else { return .error(.esrch) }
             guard port < Self.maxPorts else { return .error(.einval) }
             let bound = port == PVDomainBuilder.consoleEvtchn || port == PVDomainBuilder.xenstoreEvtchn
@@ -48,9 +48,9 @@ extension PVVCPU {
             // 64-bit: {u16 dom; u32 nr_frames; i16 status; u64 frame_list}; 32-bit: the handle is a u32 at 12.
             guard let raw = try? guestRead(a.a2, count: compat ? 16 : GnttabSetupTable.size) else { return .error(.efault) }
             let dom = UInt16(raw[0]) | UInt16(raw[1]) << 8
-            let frames = raw[4..<8].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-            let list = compat ? raw[12..<16].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-                              : raw[16..<24].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            let frames = UInt32(truncatingIfNeeded: raw.littleEndian(4..<8))
+            let list = compat ? raw.littleEndian(12..<16)
+                              : raw.littleEndian(16..<24)
             let statusAt = a.a2 &+ UInt64(GnttabSetupTable.status)
             guard UInt64(dom) == Self.domidSelf || Int(dom) == domain.id else {
                 return (try? guestStore(Int16(-2), at: statusAt)) == nil ? .error(.efault) : .success  // GNTST_bad_domain

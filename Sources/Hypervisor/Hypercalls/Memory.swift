@@ -90,8 +90,8 @@ extension PVVCPU {
         var result = HypercallResult.success
         for i in 0..<a.a2 {
             guard let req = try? guestRead(a.a1 &+ i * 16, count: 16) else { result = .error(.efault); break }
-            let ptr = req[0..<8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-            let val = req[8..<16].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            let ptr = req.littleEndian(0..<8)
+            let val = req.littleEndian(8..<16)
             if let error = applyMMUUpdate(ptr: ptr, val: val) {
                 if error == .ebusy { return .stop }   // the write itself failed: the domain crashed
                 result = .error(error)
@@ -148,8 +148,8 @@ extension PVVCPU {
             guard let op = try? guestRead(a.a1 &+ i * size, count: Int(size)) else { result = .error(.efault); break }
             let cmd = UInt32(op[0]) | UInt32(op[1]) << 8 | UInt32(op[2]) << 16 | UInt32(op[3]) << 24
             // 32-bit ops are {u32 cmd; u32 arg1; u32 arg2}.
-            let arg1 = compat ? op[4..<8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-                              : op[8..<16].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            let arg1 = compat ? op.littleEndian(4..<8)
+                              : op.littleEndian(8..<16)
             if let error = applyMMUExt(cmd: cmd, arg1: arg1) { result = .error(error); break }
             done += 1
         }

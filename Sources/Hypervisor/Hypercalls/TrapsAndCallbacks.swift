@@ -20,8 +20,8 @@ extension PVVCPU {
             let at = a.a1 &+ UInt64(i * size)
             guard let raw = try? guestRead(at, count: size) else { return .error(.efault) }
             let address = compat
-                ? raw[TrapInfo32.address..<TrapInfo32.address + 4].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-                : raw[TrapInfo64.address..<TrapInfo64.address + 8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+                ? raw.littleEndian(TrapInfo32.address..<TrapInfo32.address + 4)
+                : raw.littleEndian(TrapInfo64.address..<TrapInfo64.address + 8)
             if address == 0 { return .success }
             guard GuestVirtualMemory.isCanonical(address), !HypervisorHole.contains(address) else { return .error(.einval) }
             var cs = UInt16(raw[TrapInfo64.cs]) | UInt16(raw[TrapInfo64.cs + 1]) << 8
@@ -45,8 +45,8 @@ extension PVVCPU {
             let flags = UInt16(raw[2]) | UInt16(raw[3]) << 8
             // 32-bit: {cs, eip}; the handler runs in the flat ring-1 segment it names.
             let address = compat
-                ? raw[CallbackRegister32.eip..<CallbackRegister32.eip + 4].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-                : raw[8..<16].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+                ? raw.littleEndian(CallbackRegister32.eip..<CallbackRegister32.eip + 4)
+                : raw.littleEndian(8..<16)
             guard GuestVirtualMemory.isCanonical(address), !HypervisorHole.contains(address) else { return .error(.einval) }
             callbacks[type] = Callback(address: address, masksEvents: flags & 1 != 0)
             return .success
@@ -122,7 +122,7 @@ extension PVVCPU {
             _ = crash("HYPERVISOR_iret with an unreadable frame at \(regs.rsp.hex)")
             return .stop
         }
-        func word(_ offset: Int) -> UInt64 { raw[offset..<offset + 8].reversed().reduce(0) { $0 << 8 | UInt64($1) } }
+        func word(_ offset: Int) -> UInt64 { raw.littleEndian(offset..<offset + 8) }
         let cs = UInt16(truncatingIfNeeded: word(IretContext64.cs)) | 3
         let ss = UInt16(truncatingIfNeeded: word(IretContext64.ss)) | 3
         let rip = word(IretContext64.rip), rsp = word(IretContext64.rsp)

@@ -20,7 +20,7 @@ extension Domain {
     var guestReport: GuestReport? {
         guard let page = layout.reportPage,
               let words = try? memory.physical.read(page, count: 80) else { return nil }
-        func word(_ i: Int) -> UInt64 { words[i * 8..<i * 8 + 8].reversed().reduce(0) { $0 << 8 | UInt64($1) } }
+        func word(_ i: Int) -> UInt64 { words.littleEndian(i * 8..<i * 8 + 8) }
         guard word(0) == GuestReport.magic else { return nil }
         var r = GuestReport()
         r.syscalls = word(2); r.int80Direct = word(3); r.faults = word(4); r.softInterrupts = word(5)

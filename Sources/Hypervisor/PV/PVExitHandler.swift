@@ -124,7 +124,7 @@ extension PVVCPU {
         let offset = rsp - HypervisorHole.base
         let gpa = domain.memory.privateFrame(domain.memory.layout.holePages) + offset
         guard let bytes = try? domain.memory.physical.read(gpa, count: words * 8) else { return nil }
-        let w = (0..<words).map { i in bytes[i * 8..<i * 8 + 8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) } }
+        let w = (0..<words).map { i in bytes.littleEndian(i * 8..<i * 8 + 8) }
         let e = hasError ? 1 : 0
         return ExceptionFrame(vector: vector, errorCode: hasError ? w[0] : nil, rip: w[e], cs: w[e + 1],
                               rflags: w[e + 2], rsp: w[e + 3], ss: w[e + 4])
@@ -273,4 +273,11 @@ extension PVVCPU {
 extension FixedWidthInteger {
     /// The value's bytes, least significant first (the guest's byte order).
     var littleEndianBytes: [UInt8] { (0..<Self.bitWidth / 8).map { UInt8(truncatingIfNeeded: self >> (8 * $0)) } }
+}
+
+extension Array where Element == UInt8 {
+    /// The little-endian integer (the guest's byte order) in `range` of these bytes, at most 8 bytes.
+    func littleEndian(_ range: Range<Int>) -> UInt64 {
+        self[range].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+    }
 }
