@@ -237,13 +237,8 @@ public final class Engine: @unchecked Sendable {
             }
             domain.attach(vcpus)
             return domain
-        } catch let error as DomainError {
-            throw error
-        } catch let error as KVMError {
-            if error.operation == "mmap" { throw .hostCannotGive(error.message) }
-            throw .kvm(error.message)
         } catch {
-            throw .kvm("\(error)")
+            throw Self.buildError(error)
         }
     }
 
@@ -277,13 +272,18 @@ public final class Engine: @unchecked Sendable {
             }
             domain.attach(vcpus)
             return domain
-        } catch let error as DomainError {
-            throw error
-        } catch let error as KVMError {
-            if error.operation == "mmap" { throw .hostCannotGive(error.message) }
-            throw .kvm(error.message)
         } catch {
-            throw .kvm("\(error)")
+            throw Self.buildError(error)
+        }
+    }
+
+    /// A builder's failure as the domain error a command reports.
+    private static func buildError(_ error: any Error) -> DomainError {
+        switch error {
+        case let error as DomainError: return error
+        case let error as KVMError where error.operation == "mmap": return .hostCannotGive(error.message)
+        case let error as KVMError: return .kvm(error.message)
+        default: return .kvm("\(error)")
         }
     }
 
