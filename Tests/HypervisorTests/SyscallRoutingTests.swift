@@ -124,6 +124,31 @@ struct SyscallRoutingTests {
         #expect(engine.snapshot().pcpus.allSatisfy { $0.gate80 == nil }, "the slot leaves with the vCPU")
     }
 
+    @Test("bad trap tables and callbacks get Xen's error codes; a low selector RPL is raised, not refused")
+    func badTrapTables() throws {
+        let engine = try Engine()
+        let ended = try #require(try engine.runToEnd(Self.config("pv64", "bt", "badtraps"), timeout: 30))
+        #expect(ended.console.contains("badtraps: wild=-14 lowrpl=0 cbtype=-22 cbaddr=-22 cbwild=-14 cbunreg=-22"), "\(ended.console)")
+        #expect(ended.snapshot.shutdownReason == .poweroff)
+    }
+
+    @Test("a kernel whose trap handler faults crashes only itself")
+    func handlerFaults() throws {
+        let engine = try Engine()
+        defer { engine.shutdownAll() }
+        var bad = Self.config("pv64", "hf", "handlerfault")
+        bad.onCrash = .preserve
+        var good = Self.config("pv64", "ok", "hypercalls=200")
+        good.onPoweroff = .preserve
+        try engine.execute(.create(bad))
+        try engine.execute(.create(good))
+        #expect(engine.waitUntil(timeout: 60) { $0.domain("hf")?.state.crashed == true && $0.domain("ok")?.state.shutdown == true })
+        let snap = engine.snapshot()
+        #expect(snap.domain("hf")?.crashReason?.contains("cannot bounce #UD") == true, "\(snap.domain("hf")?.crashReason ?? "")")
+        #expect((snap.domain("hf")?.counters.exceptionsBounced[6] ?? 0) > 10, "the handler's own #UDs were bounced until the stack ran out")
+        #expect(snap.domain("ok")?.shutdownReason == .poweroff)
+    }
+
     @Test("HVM: refused on hosts without hardware virtualization, with the reason")
     func hvmRefused() throws {
         let engine = try Engine()

@@ -245,6 +245,57 @@ static void workload_traps(const char *arg, size_t n)
     line_to_ring(&l);
 }
 
+/* `badtraps`: hostile arguments to the trap and callback hypercalls; xkv must answer each with
+ * Xen's error code (or, for a selector below the kernel's ring, raise it and accept it). */
+static void workload_badtraps(const char *arg, size_t n)
+{
+    (void)arg, (void)n;
+    const struct trap_info low_rpl[] = {
+        { .vector = 3, .flags = 3, .cs = 0x1230, .address = (uint64_t)trap_breakpoint },
+        { 0 },
+    };
+    struct callback_register bad_type = { .type = 99, .flags = 0, .address = (uint64_t)trap_breakpoint };
+    struct callback_register bad_address = { .type = CALLBACKTYPE_syscall, .flags = 0, .address = 0x8000000000000000ULL };
+    struct callback_register syscall_cb = { .type = CALLBACKTYPE_syscall, .flags = 0, .address = (uint64_t)trap_breakpoint };
+    struct line l = { .len = 0 };
+    line_str(&l, "badtraps: wild=");
+    line_dec(&l, HYPERVISOR_set_trap_table((const struct trap_info *)0x00000dead0000000ULL));
+    line_str(&l, " lowrpl=");
+    line_dec(&l, HYPERVISOR_set_trap_table(low_rpl));
+    line_str(&l, " cbtype=");
+    line_dec(&l, HYPERVISOR_callback_op(CALLBACKOP_register, &bad_type));
+    line_str(&l, " cbaddr=");
+    line_dec(&l, HYPERVISOR_callback_op(CALLBACKOP_register, &bad_address));
+    line_str(&l, " cbwild=");
+    line_dec(&l, HYPERVISOR_callback_op(CALLBACKOP_register, (const void *)0x00000dead0000000ULL));
+    line_str(&l, " cbunreg=");
+    line_dec(&l, HYPERVISOR_callback_op(1 /* CALLBACKOP_unregister */, &syscall_cb));
+    line_to_ring(&l);
+    /* Clear the table again so later workloads start from nothing registered. */
+    HYPERVISOR_set_trap_table(NULL);
+}
+
+/* The #UD handler of `handlerfault`: it faults itself, so every bounce raises another #UD. */
+__attribute__((naked)) static void faulting_handler(void)
+{
+    __asm__ volatile("ud2");
+}
+
+/* `handlerfault`: a kernel whose #UD handler faults. Xen bounces each #UD onto the kernel stack
+ * until a bounce frame cannot be written, then crashes the domain; nothing else is touched. */
+static void workload_handlerfault(const char *arg, size_t n)
+{
+    (void)arg, (void)n;
+    const struct trap_info table[] = {
+        { .vector = 6, .flags = 0, .cs = FLAT_RING3_CS64, .address = (uint64_t)faulting_handler },
+        { 0 },
+    };
+    HYPERVISOR_set_trap_table(table);
+    print("handlerfault: raising #UD");
+    __asm__ volatile("ud2");
+    print("handlerfault: survived (must not happen)");
+}
+
 /* A trap this kernel registered a handler for, but never expects: report it and crash. */
 void xkv_trap(uint64_t vector, const uint64_t *frame, uint64_t error_code)
 {
@@ -286,6 +337,8 @@ static const struct workload workloads[] = {
     { "cr3", workload_cr3, 0 },
     { "mmu", workload_mmu, 0 },
     { "traps", workload_traps, 0 },
+    { "badtraps", workload_badtraps, 0 },
+    { "handlerfault", workload_handlerfault, 0 },
     { "cycles", option_cycles, 0 },
 };
 
