@@ -88,7 +88,7 @@ enum Fixtures {
             PCPUSnapshot(id: 1, running: (domain: 1, vcpu: 1), gate80: nil),
         ]
         return EngineSnapshot(host: host, domains: [web, legacy, win, broken], ended: [], events: events, commandsExecuted: 9,
-                              pcpus: pcpus, globalIDT: HypervisorHole.gates)
+                              pcpus: pcpus, globalIDT: HypervisorHole.gates(compat: false))
     }
 
     /// Metrics from `seconds` + 1 snapshots a second apart (a sparkline `seconds` long).

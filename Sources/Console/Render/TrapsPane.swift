@@ -56,7 +56,8 @@ enum TrapsPane {
             info.scrollLimits[.traps] = 0
             return
         }
-        let rows = rows(domain, vcpu: vcpu, metrics: input.metrics, globalIDT: snapshot.globalIDT, kind: kind)
+        let rows = rows(domain, vcpu: vcpu, metrics: input.metrics,
+                        globalIDT: kind == .pv32 ? snapshot.globalIDT32 : snapshot.globalIDT, kind: kind)
         let gateLines = pcpuLines(snapshot, width: max(0, rect.width - 2))
         let tableHeight = max(0, rect.height - 2 - 1 - gateLines.count)
         let limit = max(0, rows.count - tableHeight)

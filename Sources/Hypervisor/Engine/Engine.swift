@@ -374,7 +374,7 @@ public final class Engine: @unchecked Sendable {
         let (domains, ended, events) = tables.withLock { ($0.domains.values.sorted { $0.id < $1.id }, $0.ended, $0.events) }
         return EngineSnapshot(host: host, domains: domains.map { snapshot(of: $0) }, ended: ended, events: events,
                               commandsExecuted: journal.withLock { $0.sequence }, pcpus: scheduler.pcpuSnapshots(),
-                              globalIDT: HypervisorHole.gates)
+                              globalIDT: HypervisorHole.gates(compat: false))
     }
 
     private func snapshot(of d: Domain) -> DomainSnapshot {

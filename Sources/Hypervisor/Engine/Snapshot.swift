@@ -91,8 +91,10 @@ public struct EngineSnapshot: Sendable {
     public var commandsExecuted: UInt64
     /// The scheduler's physical CPUs.
     public var pcpus: [PCPUSnapshot]
-    /// xkv's global IDT (the same in every PV domain).
+    /// xkv's global IDT in 64-bit PV domains.
     public var globalIDT: [IDTGate]
+    /// xkv's global IDT in 32-bit PV domains (#UD, #GP and 0x80 reach its ring-0 code).
+    public var globalIDT32: [IDTGate] = HypervisorHole.gates(compat: true)
 
     /// The live domain named `name` (or with ID text `name`), else the most recent ended one.
     public func domain(_ name: String) -> DomainSnapshot? {

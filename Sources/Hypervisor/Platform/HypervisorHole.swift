@@ -209,11 +209,16 @@ public enum HypervisorHole {
         }
     }
 
-    /// The global IDT as front ends show it.
-    public static var gates: [IDTGate] {
+    /// The global IDT as front ends show it: the same in every domain of a kind, as `populate`
+    /// writes it (32-bit PV domains enter #UD, #GP and 0x80 through xkv's ring-0 code page).
+    public static func gates(compat: Bool) -> [IDTGate] {
         (0..<256).map { v in
-            IDTGate(vector: v, entry: stubsAddress + UInt64(v) * stubSize, gateType: "interrupt64",
-                    dpl: (v == 3 || v == 4 || v == 0x80) ? 3 : 0, name: exceptionName(v))
+            var entry = stubsAddress + UInt64(v) * stubSize
+            if compat && v == 6 { entry = codeAddress + udEntryOffset }
+            if compat && v == 13 { entry = codeAddress + gpEntryOffset }
+            if compat && v == 0x80 { entry = codeAddress + int80EntryOffset }
+            let dpl = (v == 3 || v == 4 || v == 0x80) ? 3 : (compat && v == 0x82 ? 1 : 0)
+            return IDTGate(vector: v, entry: entry, gateType: "interrupt64", dpl: dpl, name: exceptionName(v))
         }
     }
 

@@ -25,11 +25,11 @@ extension Formatters {
     }
 
     public static func idt(_ s: EngineSnapshot) -> CommandOutput {
-        var lines = ["xkv global IDT (the real IDT of every PV vCPU): 256 gates to xkv's ring-0 entry stubs",
-                     "  vector  name          entry               type         dpl"]
-        for g in s.globalIDT where g.vector < 32 || g.dpl > 0 || g.vector == 0x82 {
+        var lines = ["xkv global IDT (the real IDT of every PV vCPU): 256 gates to xkv's ring-0 entry code",
+                     "  vector  name          64-bit PV entry     32-bit PV entry     type         dpl (64/32)"]
+        for (g, g32) in zip(s.globalIDT, s.globalIDT32) where g.vector < 32 || g.dpl > 0 || g32.dpl > 0 {
             lines.append("  " + lpad(String(g.vector), 6) + "  " + pad(g.name, 12) + "  " + String(g.entry, radix: 16) + "  "
-                         + pad(g.gateType, 11) + "  " + String(g.dpl))
+                         + String(g32.entry, radix: 16) + "  " + pad(g.gateType, 11) + "  " + "\(g.dpl)/\(g32.dpl)")
         }
         lines.append("pCPU 0x80 slots (32-bit PV handlers installed by the scheduler):")
         for p in s.pcpus {
@@ -37,9 +37,10 @@ extension Formatters {
             let running = p.running.map { "domain \($0.domain) vcpu \($0.vcpu)" } ?? "idle"
             lines.append("  pcpu \(p.id): running \(running); 0x80 slot \(gate)")
         }
-        let gates: [JSON] = s.globalIDT.map { g in
+        let gates: [JSON] = zip(s.globalIDT, s.globalIDT32).map { g, g32 in
             .object([("vector", .int(Int64(g.vector))), ("name", .string(g.name)), ("entry", .string("0x" + String(g.entry, radix: 16))),
-                     ("type", .string(g.gateType)), ("dpl", .int(Int64(g.dpl)))])
+                     ("entry_pv32", .string("0x" + String(g32.entry, radix: 16))),
+                     ("type", .string(g.gateType)), ("dpl", .int(Int64(g.dpl))), ("dpl_pv32", .int(Int64(g32.dpl)))])
         }
         let pcpus: [JSON] = s.pcpus.map { p in
             .object([("pcpu", .int(Int64(p.id))),
