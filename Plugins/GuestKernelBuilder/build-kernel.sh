@@ -2,7 +2,8 @@
 # Run by the GuestKernelBuilder plugin; writes Swift sources for the GuestImages target.
 #
 #   build-kernel.sh kernel NAME SRCDIR CLANG LLD OUT.swift WORKDIR
-#       compiles SRCDIR/*.c and *.S, links them with SRCDIR/kernel.ld into
+#       compiles SRCDIR/*.c and *.S (and the Kernels/common files its kernel.conf lists in
+#       COMMON_SOURCES; Kernels/common is on the include path), links them with SRCDIR/kernel.ld into
 #       WORKDIR/NAME.elf and writes OUT.swift embedding that ELF as base64.
 #   build-kernel.sh index OUT.swift NAME...
 #       writes the list of embedded kernels.
@@ -20,9 +21,10 @@ swift_string() {
 build_kernel() {
     name=$1 src=$2 clang=$3 lld=$4 out=$5 work=$6
 
-    SUMMARY="" TARGET_CFLAGS=""
+    SUMMARY="" TARGET_CFLAGS="" COMMON_SOURCES=""
     . "$src/kernel.conf"
-    cflags="$TARGET_CFLAGS -std=gnu17 -O2 -ffreestanding -fno-pic -fno-stack-protector
+    common="$src/../common"
+    cflags="$TARGET_CFLAGS -I$common -std=gnu17 -O2 -ffreestanding -fno-pic -fno-stack-protector
         -fno-asynchronous-unwind-tables -fno-ident -nostdlib -nostdlibinc
         -Wall -Wextra -Werror"
 
@@ -35,6 +37,12 @@ build_kernel() {
         # shellcheck disable=SC2086 # cflags is a word list
         "$clang" $cflags -c "$source" -o "$work/$source.o"
         objects="$objects $work/$source.o"
+    done
+    # Shared sources the kernel names in COMMON_SOURCES (Kernels/common), built with its own flags.
+    for source in $COMMON_SOURCES; do
+        # shellcheck disable=SC2086
+        "$clang" $cflags -c "../common/$source" -o "$work/common-$source.o"
+        objects="$objects $work/common-$source.o"
     done
     # shellcheck disable=SC2086
     "$lld" -T kernel.ld -static --no-dynamic-linker --build-id=none -z norelro -z noexecstack \

@@ -2,7 +2,7 @@
 #include "console.h"
 #include "cpu.h"
 #include "hvm.h"
-#include "lib.h"
+#include "lib64.h"
 #include "report.h"
 #include "smbios.h"
 #include "usermode.h"
@@ -21,7 +21,7 @@ static char cmdline[CMDLINE_MAX];
 static size_t cmdline_len;
 static uint64_t memory_size;
 
-/* lib.h: the token `cycles` anywhere on the command line; without it no rdtsc executes. */
+/* lib64.h: the token `cycles` anywhere on the command line; without it no rdtsc executes. */
 int cycles_enabled;
 
 /* Boot parameters the builder got wrong: say what, and crash the domain. */

@@ -8,7 +8,7 @@
 #include "console.h"
 #include "cpu.h"
 #include "hvm.h"
-#include "lib.h"
+#include "lib64.h"
 #include "report.h"
 
 /* entry.S */

@@ -1,7 +1,7 @@
 /* Boot, then run the workloads named on the command line. */
 #include "console.h"
 #include "hypercall.h"
-#include "lib.h"
+#include "lib64.h"
 #include "report.h"
 #include "usermode.h"
 
@@ -13,7 +13,7 @@ extern char trap_breakpoint[], trap_page_fault[];
 
 static const struct start_info *start_info;
 
-/* lib.h: the token `cycles` anywhere on the command line; without it no rdtsc executes. */
+/* lib64.h: the token `cycles` anywhere on the command line; without it no rdtsc executes. */
 int cycles_enabled;
 
 /* The page xkv reads what this kernel did from (report.h); head.S announces it in a note. */

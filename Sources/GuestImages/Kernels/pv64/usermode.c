@@ -7,7 +7,7 @@
 #include "usermode.h"
 #include "console.h"
 #include "hypercall.h"
-#include "lib.h"
+#include "lib64.h"
 #include "report.h"
 
 /* entry.S */

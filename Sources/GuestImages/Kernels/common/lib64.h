@@ -1,6 +1,6 @@
 /* Small helpers shared by the workloads. */
-#ifndef XKV_HVM64_LIB_H
-#define XKV_HVM64_LIB_H
+#ifndef XKV_LIB64_H
+#define XKV_LIB64_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-#include "lib.h"
+#include "lib64.h"
 
 /* clang may emit calls to these even in freestanding code (struct copies, zeroing). Written with
    rep movsb/stosb so the optimiser cannot turn a loop back into a call to itself. */
