@@ -3,24 +3,40 @@ import Foundation
 import Hypervisor
 import Session
 
-/// `xkv bench [--json] [--quick]`: prints each row beside its baseline and the ratio.
+/// `xkv bench [--json] [--quick] [--only GROUP]`: prints each row beside its baseline and the
+/// ratio. GROUP is `engine` (the exit, hypercall, syscall, exception and create rows),
+/// `console` or `record`.
 enum Bench {
     static func main(_ args: [String]) -> Int32 {
         let json = args.contains("--json"), quick = args.contains("--quick")
-        let engine = XKV.makeEngine()
-        var rows: [BenchRow]
-        do { rows = try Benchmarks.run(engine: engine, quick: quick) } catch {
-            FileHandle.standardError.write(Data("xkv bench: \(error)\n".utf8))
-            return 1
+        var only: String?
+        if let index = args.firstIndex(of: "--only") {
+            guard index + 1 < args.count, ["engine", "console", "record"].contains(args[index + 1]) else {
+                FileHandle.standardError.write(Data("xkv bench: --only takes engine, console or record\n".utf8))
+                return 2
+            }
+            only = args[index + 1]
         }
-        // One full console frame from a snapshot of 64 domains, against the 250 ms refresh period.
-        rows.append(BenchRow(name: "console.frame", xkvNanoseconds: ConsoleBench.frameNanoseconds(domains: 64),
-                             baseline: "console refresh period", baselineNanoseconds: 250_000_000,
-                             note: "render every pane of a 160x48 screen, 64 domains"))
+        let engine = XKV.makeEngine()
+        var rows: [BenchRow] = []
+        if only == nil || only == "engine" {
+            do { rows = try Benchmarks.run(engine: engine, quick: quick) } catch {
+                FileHandle.standardError.write(Data("xkv bench: \(error)\n".utf8))
+                return 1
+            }
+        }
+        if only == nil || only == "console" {
+            // One full console frame from a snapshot of 64 domains, against the 250 ms refresh period.
+            rows.append(BenchRow(name: "console.frame", xkvNanoseconds: ConsoleBench.frameNanoseconds(domains: 64),
+                                 baseline: "console refresh period", baselineNanoseconds: 250_000_000,
+                                 note: "render every pane of a 160x48 screen, 64 domains"))
+        }
         engine.shutdownAll()
-        // A syscall-heavy pv64 session recorded against the same session unrecorded (issue 5).
-        do { rows.append(try RecordBench.overhead(pcpus: XKV.pcpus, quick: quick)) } catch {
-            FileHandle.standardError.write(Data("xkv bench: record.overhead: \(error)\n".utf8))
+        if only == nil || only == "record" {
+            // A syscall-heavy pv64 session recorded against the same session unrecorded (issue 5).
+            do { rows.append(try RecordBench.overhead(pcpus: XKV.pcpus, quick: quick)) } catch {
+                FileHandle.standardError.write(Data("xkv bench: record.overhead: \(error)\n".utf8))
+            }
         }
         let host = engine.host.kindShort
         if json {

@@ -16,7 +16,8 @@ struct XKV {
                                                (--record: write a session record of it)
                xkv replay RECORD --headless [--allow-image-change]   re-run a record and verify it
                xkv info [--json] [--check]     host, KVM and Xen identity (--check: prove /dev/kvm can run a vCPU)
-               xkv bench [--json] [--quick]    measured costs against baselines measured in the same run
+               xkv bench [--json] [--quick] [--only engine|console|record]
+                                               measured costs against baselines measured in the same run
                xkv help
         global option: --pcpus N (physical CPUs the scheduler runs vCPUs on; default one per host core)
         """

@@ -19,8 +19,35 @@ public struct VCPUCounters: Sendable, Equatable {
     public var scheduleIns: UInt64 = 0
     /// Times the scheduler installed this vCPU's 0x80 handler in its pCPU's slot (32-bit PV).
     public var gateInstalls: UInt64 = 0
+    /// Exits the guest caused (every exit but a kick out of KVM_RUN): the vCPU's logical time.
+    public var guestExits: UInt64 = 0
+    /// Sums over every hypercall and every bounced exception of a fixed mix of its number or
+    /// vector: which ones happened, how often, kept as they happen (checkpoints read them at
+    /// every hypercall; summing the arrays there would cost more than the rest of it).
+    public var hypercallSignature: UInt64 = 0
+    public var exceptionSignature: UInt64 = 0
+    public var hypercallTotal: UInt64 = 0
 
     public init() {}
+
+    /// The mix `hypercallSignature` and `exceptionSignature` add up.
+    @inline(__always) static func signature(_ n: Int) -> UInt64 { (UInt64(truncatingIfNeeded: n) &+ 1) &* 0x9e37_79b9_7f4a_7c15 }
+
+    public mutating func countExit(_ reason: ExitReason) {
+        exits[reason.rawValue] += 1
+        if reason != .interrupted { guestExits += 1 }
+    }
+
+    public mutating func countHypercall(slot: Int) {
+        hypercalls[slot] += 1
+        hypercallTotal += 1
+        hypercallSignature &+= Self.signature(slot)
+    }
+
+    public mutating func countBounce(vector: Int) {
+        exceptionsBounced[vector] += 1
+        exceptionSignature &+= Self.signature(vector)
+    }
 
     public var totalExits: UInt64 { exits.reduce(0, +) }
     public var totalHypercalls: UInt64 { hypercalls.reduce(0, +) }
@@ -34,6 +61,10 @@ public struct VCPUCounters: Sendable, Equatable {
         syscallsRouted += other.syscallsRouted
         scheduleIns += other.scheduleIns
         gateInstalls += other.gateInstalls
+        guestExits += other.guestExits
+        hypercallSignature &+= other.hypercallSignature
+        exceptionSignature &+= other.exceptionSignature
+        hypercallTotal += other.hypercallTotal
     }
 }
 

@@ -317,8 +317,7 @@ public final class Engine: @unchecked Sendable {
         domain.drainConsoleRing()
         if let observe = checkpointObserver {
             // What is deterministic where a command ends a domain: how far it got and its counters.
-            observe(Checkpoint(domain: domain.name, logicalTime: domain.logicalTime, reason: "end",
-                               fields: domain.deterministicCounters()))
+            observe(domain.endCheckpoint())
         }
         let console = domain.console.text
         var final = snapshot(of: domain)

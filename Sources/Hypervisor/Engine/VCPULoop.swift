@@ -45,8 +45,10 @@ extension PVVCPU {
             }
             runState.store(0, ordering: .relaxed)
             let reason = ExitReason(exit)
-            count { $0.exits[reason.rawValue] += 1 }
-            switch hvm ? handleHVM(exit) : handle(exit) {
+            count { $0.countExit(reason) }
+            let outcome = hvm ? handleHVM(exit) : handle(exit)
+            if reason != .interrupted && outcome != .stop { countExitTowardsCheckpoint() }
+            switch outcome {
             case .resume:
                 continue
             case .block:

@@ -57,7 +57,7 @@ extension PVVCPU {
     /// Counts and dispatches hypercall `number`.
     private func dispatch(_ number: UInt64, _ args: HypercallArguments) -> HypercallResult {
         let slot = number < UInt64(Hypercall.slots) ? Int(number) : Hypercall.slots - 1
-        count { $0.hypercalls[slot] += 1 }
+        count { $0.countHypercall(slot: slot) }
         if domain.firstHypercallAt.load(ordering: .relaxed) == 0 {
             domain.firstHypercallAt.store(ckvm_monotonic_ns(), ordering: .relaxed)
         }
@@ -74,7 +74,9 @@ extension PVVCPU {
         let result = dispatch(low(regs.rax), args)
         var out = vcpu.registers
         switch result {
-        case .registersSet: return .resume
+        case .registersSet:
+            takeHypercallCheckpoint()   // iret: the registers are the frame it returned to
+            return .resume
         case .stop: return .stop
         case .value(let v): out.rax = v & 0xffff_ffff
         case .error(let e): out.rax = e.result & 0xffff_ffff
@@ -101,6 +103,7 @@ extension PVVCPU {
         let result = dispatch(regs.rax, args)
         switch result {
         case .registersSet:
+            takeHypercallCheckpoint()   // iret: the registers are the frame it returned to
             return .resume
         case .stop:
             return .stop
@@ -124,6 +127,6 @@ extension PVVCPU {
     private func takeHypercallCheckpoint() {
         guard domain.checkpointObserver != nil else { return }
         let n = domain.checkpoints.add(1, ordering: .relaxed).newValue
-        checkpoint("hypercall", memory: n % Domain.memoryDigestInterval == 0)
+        checkpoint(.hypercall, memory: n % Domain.memoryDigestInterval == 0)
     }
 }

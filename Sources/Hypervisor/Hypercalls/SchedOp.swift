@@ -34,7 +34,7 @@ extension PVVCPU {
 
     private func shutdown(_ raw: UInt32) -> HypercallResult {
         guard let reason = ShutdownReason(rawValue: raw) else { return .error(.einval) }
-        checkpoint(reason == .crash ? "crash" : "shutdown", memory: true)
+        checkpoint(reason == .crash ? .crash : .shutdown, memory: true)
         domain.guestShutdown(reason: reason, vcpu: id)
         return .stop
     }

@@ -164,7 +164,7 @@ extension PVVCPU {
         regs.rip = entry.address
         regs.rflags = PVVCPU.sanitize(rflags: frame.rflags) & ~0x4_4100   // TF, NT, RF, VM off
         vcpu.registers = regs
-        count { $0.exceptionsBounced[frame.vector] += 1 }
+        count { $0.countBounce(vector: frame.vector) }
         return .resume
     }
 
@@ -241,7 +241,7 @@ extension PVVCPU {
         vcpu.registers = regs
         restoreGuestSegments(cs: codeSegment, ss: stackSegment)
         kernelMode = true
-        count { $0.exceptionsBounced[frame.vector] += 1 }
+        count { $0.countBounce(vector: frame.vector) }
         if frame.vector == 0x80 { count { $0.syscallsRouted += 1 } }
         return .resume
     }
@@ -264,7 +264,7 @@ extension PVVCPU {
 
     /// Crashes the whole domain (its own fault; nothing else is touched) and logs why.
     func crash(_ reason: String) -> ExitOutcome {
-        if domain.shutdownReason == nil { checkpoint("crash", memory: true) }
+        if domain.shutdownReason == nil { checkpoint(.crash, memory: true) }
         domain.crash(reason: reason, vcpu: id)
         return .stop
     }

@@ -55,6 +55,8 @@ final class PVVCPU: @unchecked Sendable {
     /// Set by SCHEDOP_yield: give the pCPU to another vCPU at the end of this exit.
     var yieldRequested = false
     var blockedAtGeneration: UInt64 = 0
+    /// Guest-caused exits since this vCPU's last checkpoint (record/replay, `Checkpoint`).
+    var exitsSinceCheckpoint: UInt64 = 0
 
     init(vcpu: VirtualCPU, domain: Domain) {
         self.vcpu = vcpu

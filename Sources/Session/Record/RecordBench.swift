@@ -8,7 +8,7 @@ public enum RecordBench {
     /// recorded (an engine with a recorder attached) against unrecorded, in alternating rounds.
     public static func overhead(pcpus: Int? = nil, quick: Bool = false) throws -> BenchRow {
         let syscalls = quick ? 1000 : 5000
-        let rounds = quick ? 3 : 11
+        let rounds = quick ? 3 : 21
         let path = NSTemporaryDirectory() + "/xkv-record-bench-\(getpid()).rec"
         defer { try? FileManager.default.removeItem(atPath: path) }
         let plain = try Engine(pcpus: pcpus)

@@ -9,6 +9,9 @@ public struct RecordFile: Sendable {
     public var events: [JSON]
     /// Set when the file ends in a partial or damaged last record: the whole records it kept.
     public var truncatedAfter: Int?
+    /// Set when the file ends in the zero bytes a recorder allocates ahead (`RecordWriter`):
+    /// xkv stopped without closing the record.
+    public var unclosed = false
 
     /// Reads and verifies `path`. A bad checksum before the last line is corruption ("FILE:
     /// record N: checksum mismatch"); a partial or bad last line is a truncation.
@@ -18,13 +21,15 @@ public struct RecordFile: Sendable {
     }
 
     public static func parse(_ bytes: [UInt8], path: String) throws(RecordError) -> RecordFile {
+        var end = bytes.count
+        while end > 0 && bytes[end - 1] == 0 { end -= 1 }
         var lines: [ArraySlice<UInt8>] = []
         var start = 0
-        for (i, byte) in bytes.enumerated() where byte == 0x0a {
+        for i in 0..<end where bytes[i] == 0x0a {
             lines.append(bytes[start..<i])
             start = i + 1
         }
-        let partialTail = start < bytes.count
+        let partialTail = start < end
         var records: [JSON] = []
         var truncated = partialTail
         for (n, line) in lines.enumerated() {
@@ -50,7 +55,9 @@ public struct RecordFile: Sendable {
         for (index, event) in events.enumerated() where event["seq"]?.intValue != Int64(index + 1) {
             throw RecordError("\(path): record \(index + 1): out of sequence (seq \(event["seq"]?.intValue.map(String.init) ?? "missing"))")
         }
-        return RecordFile(path: path, header: header, events: events, truncatedAfter: truncated ? events.count : nil)
+        let unclosed = end < bytes.count
+        return RecordFile(path: path, header: header, events: events, truncatedAfter: truncated || unclosed ? events.count : nil,
+                          unclosed: unclosed && !truncated)
     }
 
     /// The JSON bytes of a framed line whose checksum matches, else nil.
@@ -63,6 +70,8 @@ public struct RecordFile: Sendable {
 
     /// The note a truncated record gets.
     public var truncationNote: String? {
-        truncatedAfter.map { "record truncated after record \($0); replaying the \($0) whole records" }
+        guard let n = truncatedAfter else { return nil }
+        if unclosed { return "the recording did not end cleanly (xkv stopped while recording) after record \(n); replaying the \(n) whole records" }
+        return "record truncated after record \(n); replaying the \(n) whole records"
     }
 }

@@ -1,6 +1,6 @@
 import Hypervisor
 
-/// The session record, format version 1 (`xkv run --record FILE`, `xkv replay FILE`).
+/// The session record, format version 2 (`xkv run --record FILE`, `xkv replay FILE`).
 ///
 /// A record is a text file of lines, one record per line:
 ///
@@ -13,7 +13,7 @@ import Hypervisor
 ///
 /// Record 0 is the header:
 ///
-///     {"type":"header","format":"xkv-record","version":1,"xkv_version":"...",
+///     {"type":"header","format":"xkv-record","version":2,"xkv_version":"...",
 ///      "host":{"kind":"...","cpu":"..."},"pcpus":N,"terminal":null | {"columns":C,"rows":R},
 ///      "script":"path or null","images":{"pv64":"<sha256>",...},"configs":{"path":"<sha256>"},
 ///      "seeds":{}}
@@ -32,18 +32,23 @@ import Hypervisor
 ///                                         domain for commands that touch one; uuid for create;
 ///                                         "error" for a query that failed when recorded
 ///     {"seq":N,"type":"checkpoint","wall":W,"logical":L,"domain":"a","reason":"hypercall",
-///      "fields":[["vcpu","0"],["rip","..."],...],"digest":"..."}
-///                                         reason hypercall|shutdown|crash|end; fields in the
-///                                         engine's fixed order (see `Checkpoint`)
+///      "vcpu":0,"memory":"<hex>","set":"0=ffffffff80001234 2=1a 18=7"}
+///                                         reason hypercall|exit|shutdown|crash|end; vcpu absent
+///                                         for end (counters only); memory (a digest of guest
+///                                         RAM) at shutdown, crash and every 4096th hypercall;
+///                                         set: the values (hex) that changed since the last
+///                                         checkpoint with the same domain name and vcpu in this
+///                                         record, by index into `Checkpoint.vcpuNames` (or
+///                                         `counterNames` for end); values start at zero
 ///     {"seq":N,"type":"input","wall":W,"logical":L,"domain":"a","bytes":"<hex>"}
 ///                                         outside input to a guest (console keystrokes)
 ///     {"seq":N,"type":"image","wall":W,"logical":L,"name":"pv32","sha256":"..."}
 ///
-/// Readers ignore keys they do not know, so later version-1 writers may add keys; anything that
+/// Readers ignore keys they do not know, so later writers of the same version may add keys; anything that
 /// changes the meaning of a key gets a new version, and readers refuse versions they do not know.
 public enum RecordFormat {
     public static let name = "xkv-record"
-    public static let version = 1
+    public static let version = 2
     /// The xkv build that writes records (reported in the header, not checked on replay).
     public static let xkvVersion = "0.1.0-dev"
 
@@ -69,42 +74,55 @@ public enum RecordFormat {
     }
 }
 
-/// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), as zlib's `crc32`.
+/// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), as zlib's `crc32`, eight bytes a
+/// step ("slicing by 8"): the recorder frames a line at every hypercall.
 public enum CRC32 {
-    private static let table: [UInt32] = (0..<256).map { n in
-        var c = UInt32(n)
-        for _ in 0..<8 { c = c & 1 != 0 ? 0xedb8_8320 ^ (c >> 1) : c >> 1 }
-        return c
+    /// Eight 256-entry tables, one after another; never freed.
+    nonisolated(unsafe) private static let tables: UnsafePointer<UInt32> = {   // written once, then only read
+        let t = UnsafeMutablePointer<UInt32>.allocate(capacity: 8 * 256)
+        for n in 0..<256 {
+            var c = UInt32(n)
+            for _ in 0..<8 { c = c & 1 != 0 ? 0xedb8_8320 ^ (c >> 1) : c >> 1 }
+            t[n] = c
+        }
+        for n in 0..<256 {
+            for k in 1..<8 { t[k * 256 + n] = (t[(k - 1) * 256 + n] >> 8) ^ t[Int(t[(k - 1) * 256 + n] & 0xff)] }
+        }
+        return UnsafePointer(t)
+    }()
+
+    public static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        guard let base = bytes.baseAddress else { return 0 }
+        let t = tables
+        var crc: UInt32 = 0xffff_ffff
+        var p = base, left = bytes.count
+        while left >= 8 {
+            let lo = p.loadUnaligned(as: UInt32.self).littleEndian ^ crc
+            let hi = (p + 4).loadUnaligned(as: UInt32.self).littleEndian
+            crc = t[7 * 256 + Int(lo & 0xff)] ^ t[6 * 256 + Int((lo >> 8) & 0xff)]
+                ^ t[5 * 256 + Int((lo >> 16) & 0xff)] ^ t[4 * 256 + Int(lo >> 24)]
+                ^ t[3 * 256 + Int(hi & 0xff)] ^ t[2 * 256 + Int((hi >> 8) & 0xff)]
+                ^ t[1 * 256 + Int((hi >> 16) & 0xff)] ^ t[Int(hi >> 24)]
+            p += 8
+            left -= 8
+        }
+        while left > 0 {
+            crc = t[Int((crc ^ UInt32(p.load(as: UInt8.self))) & 0xff)] ^ (crc >> 8)
+            p += 1
+            left -= 1
+        }
+        return crc ^ 0xffff_ffff
     }
 
     public static func checksum<C: Collection>(_ bytes: C) -> UInt32 where C.Element == UInt8 {
-        let fast = bytes.withContiguousStorageIfAvailable { buffer in
-            table.withUnsafeBufferPointer { t in
-                var crc: UInt32 = 0xffff_ffff
-                for byte in buffer { crc = t[Int((crc ^ UInt32(byte)) & 0xff)] ^ (crc >> 8) }
-                return crc ^ 0xffff_ffff
-            }
-        }
-        if let fast { return fast }
-        return checksum(Array(bytes))
+        if let fast = bytes.withContiguousStorageIfAvailable({ checksum(UnsafeRawBufferPointer($0)) }) { return fast }
+        return Array(bytes).withUnsafeBytes { checksum($0) }
     }
 }
 
-/// `Checkpoint.digest` (64-bit FNV-1a over `name=value\n` of every field), computed without
-/// building intermediate arrays: the recorder computes it at every hypercall.
-enum CheckpointDigest {
-    static func of(_ fields: [Checkpoint.Field]) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        @inline(__always) func mix(_ byte: UInt8) { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-        for field in fields {
-            var name = field.name, value = field.value
-            name.withUTF8 { for byte in $0 { mix(byte) } }
-            mix(0x3d)
-            value.withUTF8 { for byte in $0 { mix(byte) } }
-            mix(0x0a)
-        }
-        return String(hash, radix: 16)
-    }
+extension Checkpoint.Reason {
+    /// The reason as a JSON string.
+    var quoted: String { "\"" + rawValue + "\"" }
 }
 
 /// Builds compact JSON straight into bytes: the recorder runs on vCPU threads at every
@@ -188,12 +206,36 @@ struct JSONBytes {
         needsComma = true
     }
 
+    /// A UInt64 as a JSON string of lowercase hex digits.
+    mutating func hex(_ v: UInt64) {
+        openString()
+        appendHex(v)
+        closeString()
+    }
+
+    /// A string whose bytes the caller appends (they must need no escaping).
+    mutating func openString() { comma(); bytes.append(0x22) }
+    mutating func closeString() { bytes.append(0x22); needsComma = true }
+
+    /// Goes on with an object whose earlier members were written elsewhere.
+    mutating func continueObject() { needsComma = true }
+
+    mutating func appendHex(_ v: UInt64) {
+        if v == 0 { bytes.append(0x30); return }
+        var shift = (63 - v.leadingZeroBitCount) / 4 * 4
+        while shift >= 0 {
+            let digit = UInt8((v >> UInt64(shift)) & 0xf)
+            bytes.append(digit < 10 ? 0x30 + digit : 0x57 + digit)
+            shift -= 4
+        }
+    }
+
     mutating func null() { comma(); bytes.append(contentsOf: Array("null".utf8)); needsComma = true }
 
     /// An already rendered JSON value.
     mutating func raw(_ json: String) { comma(); bytes.append(contentsOf: json.utf8); needsComma = true }
 
-    private mutating func appendDecimal(_ v: UInt64) {
+    mutating func appendDecimal(_ v: UInt64) {
         if v == 0 { bytes.append(0x30); return }
         var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =

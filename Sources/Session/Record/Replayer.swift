@@ -157,14 +157,14 @@ public enum Replayer {
                 } else if i < recorded.count {
                     let c = recorded[i].checkpoint
                     divergence = Divergence(seq: recorded[i].seq, domain: name, field: "checkpoint",
-                                            recorded: "\(c.reason) at logical time \(c.logicalTime)", replayed: "none (the domain stopped before it)")
+                                            recorded: "\(c.reason.rawValue) at logical time \(c.logicalTime)", replayed: "none (the domain stopped before it)")
                     break
                 } else {
                     // Past the end of a truncated record, the replay goes on where the record stops.
                     if file.truncatedAfter != nil { break }
                     let c = mine[i]
                     divergence = Divergence(seq: recorded.last?.seq ?? 0, domain: name, field: "checkpoint",
-                                            recorded: "none after this", replayed: "\(c.reason) at logical time \(c.logicalTime)")
+                                            recorded: "none after this", replayed: "\(c.reason.rawValue) at logical time \(c.logicalTime)")
                     break
                 }
             }
@@ -260,6 +260,7 @@ struct Plan {
         let base = file.header["script"]?.stringValue.map { ($0 as NSString).deletingLastPathComponent }
         var current: [String: Int] = [:]
         var pauses: [String: Int] = [:]   // domain -> index of its open pause step
+        var lastValues: [String: [UInt64]] = [:]   // "domain/vcpu" -> its last checkpoint's values
         for event in file.events {
             let seq = Int(event["seq"]?.intValue ?? 0)
             switch event["type"]?.stringValue {
@@ -300,18 +301,32 @@ struct Plan {
                 steps.append(Step(seq: seq, text: text, command: command, domain: domain,
                                   instance: domain.flatMap { current[$0] } ?? -1, failedWhenRecorded: event["error"] != nil))
             case "checkpoint":
-                guard let name = event["domain"]?.stringValue, let reason = event["reason"]?.stringValue,
+                guard let name = event["domain"]?.stringValue, let reasonText = event["reason"]?.stringValue,
                       let logical = event["logical"]?.intValue else { throw RecordError("\(file.path): record \(seq): incomplete checkpoint") }
-                var fields: [Checkpoint.Field] = []
-                for pair in event["fields"]?.arrayValue ?? [] {
-                    guard let p = pair.arrayValue, p.count == 2, let n = p[0].stringValue, let v = p[1].stringValue else {
-                        throw RecordError("\(file.path): record \(seq): bad checkpoint field")
-                    }
-                    fields.append(.init(n, v))
+                guard let reason = Checkpoint.Reason(rawValue: reasonText) else {
+                    throw RecordError("\(file.path): record \(seq): unknown checkpoint reason '\(reasonText)'")
                 }
-                checkpoints[name, default: []].append((seq, Checkpoint(domain: name, logicalTime: UInt64(logical), reason: reason, fields: fields)))
+                let vcpu = event["vcpu"]?.intValue.map(Int.init)
+                let key = "\(name)/\(vcpu ?? -1)"
+                let width = vcpu == nil ? Checkpoint.counterNames.count : Checkpoint.vcpuNames.count
+                var values = lastValues[key] ?? [UInt64](repeating: 0, count: width)
+                for change in (event["set"]?.stringValue ?? "").split(separator: " ") {
+                    let parts = change.split(separator: "=")
+                    guard parts.count == 2, let index = Int(parts[0]), index >= 0, index < width, let value = UInt64(parts[1], radix: 16) else {
+                        throw RecordError("\(file.path): record \(seq): bad checkpoint value '\(change)'")
+                    }
+                    values[index] = value
+                }
+                lastValues[key] = values
+                var memory: UInt64?
+                if let text = event["memory"]?.stringValue {
+                    guard let m = UInt64(text, radix: 16) else { throw RecordError("\(file.path): record \(seq): bad memory digest") }
+                    memory = m
+                }
+                let checkpoint = Checkpoint(domain: name, logicalTime: UInt64(logical), reason: reason, vcpu: vcpu, values: values, memory: memory)
+                checkpoints[name, default: []].append((seq, checkpoint))
                 if let index = current[name], !instances[index].ended { instances[index].lastCheckpoint = UInt64(logical) }
-                if reason == "end", let index = current[name], !instances[index].ended {
+                if reason == .end, let index = current[name], !instances[index].ended {
                     instances[index].end = UInt64(logical)
                     instances[index].ended = true
                     if let open = pauses[name] { steps[open].pauseLastsToEnd = true }

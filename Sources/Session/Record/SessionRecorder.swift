@@ -63,12 +63,13 @@ public struct RecordError: Error, CustomStringConvertible, Sendable, Equatable {
 
 /// Writes a session record (see `RecordFormat`) as the session runs: the header when attached,
 /// then every command at the engine's gate and every checkpoint the engine takes. Thread-safe:
-/// checkpoints arrive on vCPU threads. Each record is one write(2), in `seq` order.
+/// checkpoints arrive on vCPU threads. Records reach the file whole and in `seq` order
+/// (`RecordWriter`: through a shared mapping, so each is the kernel's once written).
 public final class SessionRecorder: Sendable {
     public let path: String
-    private let fd: Int32
 
     private struct State {
+        var writer: RecordWriter
         var seq: UInt64 = 0
         var closed = false
         var writeError: String?
@@ -76,25 +77,19 @@ public final class SessionRecorder: Sendable {
         var pending: (text: String, source: CommandSource, uuid: String?)?
         var pendingWritten = false
         var images: Set<String> = []
+        /// Each domain name's and vCPU's last checkpoint values (checkpoints are written as changes).
+        var lastValues: [CheckpointKey: [UInt64]] = [:]
     }
-    private let state = Mutex(State())
+    private struct CheckpointKey: Hashable {
+        var domain: String
+        var vcpu: Int
+    }
+    private let state: Mutex<State>
 
     /// Creates (or truncates) `path` for a new record.
     public init(path: String) throws(RecordError) {
         self.path = path
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw RecordError("cannot create record '\(path)': \(String(cString: strerror(errno)))") }
-        self.fd = fd
-    }
-
-    deinit { if !state.withLock({ $0.closed }) { Self.closeFile(fd) } }
-
-    private static func closeFile(_ fd: Int32) {
-        #if canImport(Glibc)
-        _ = Glibc.close(fd)
-        #else
-        _ = Darwin.close(fd)
-        #endif
+        state = Mutex(State(writer: try RecordWriter(path: path)))
     }
 
     /// Writes the header and starts taking the engine's commands and checkpoints. Call before
@@ -112,7 +107,7 @@ public final class SessionRecorder: Sendable {
         let error = state.withLock { s -> String? in
             guard !s.closed else { return s.writeError }
             s.closed = true
-            Self.closeFile(fd)
+            if let error = s.writer.close(), s.writeError == nil { s.writeError = error }
             return s.writeError
         }
         return error.map { RecordError("record '\(path)': \($0)") }
@@ -161,7 +156,6 @@ public final class SessionRecorder: Sendable {
             var json = begin("input", logical: record.logicalTime)
             json.key("domain"); json.string(name)
             json.key("bytes"); json.string(bytes.map { String(format: "%02x", $0) }.joined())
-            json.close()
             emit(json)
             return
         case .create(let config):
@@ -181,19 +175,72 @@ public final class SessionRecorder: Sendable {
                      uuid: uuid ?? pending?.uuid, logical: record.logicalTime, error: nil)
     }
 
+    /// A checkpoint, formatted straight into the record's pages (it is taken on the vCPU's
+    /// thread at every hypercall): its values as changes from the last checkpoint of the same
+    /// domain name and vCPU in this record (`RecordFormat`), worked out under the write lock so
+    /// the record's order and the deltas' order are one.
     private func checkpoint(_ c: Checkpoint) {
-        var json = begin("checkpoint", logical: c.logicalTime, capacity: 64 + 24 * c.fields.count)
-        json.key("domain"); json.string(c.domain)
-        json.key("reason"); json.string(c.reason)
-        json.key("fields")
-        json.openArray()
-        for field in c.fields {
-            json.openArray(); json.string(field.name); json.string(field.value); json.closeArray()
+        let wall = Self.nowMicroseconds()
+        var name = c.domain
+        let key = CheckpointKey(domain: c.domain, vcpu: c.vcpu ?? -1)
+        state.withLock { s in
+            guard !s.closed else { return }
+            // Everything but the name is bounded: 23 values of at most 20 bytes, and the keys.
+            let size = 640 + name.utf8.count * 6
+            guard let room = s.writer.reserve(size) else {
+                if s.writeError == nil { s.writeError = "cannot grow the record" }
+                return
+            }
+            s.seq += 1
+            var line = LineCursor(room)
+            line.put("{\"seq\":"); line.decimal(s.seq)
+            line.put(",\"type\":\"checkpoint\",\"wall\":"); line.seconds(microseconds: wall)
+            line.put(",\"logical\":"); line.decimal(c.logicalTime)
+            line.put(",\"domain\":")
+            if name.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5c }) {
+                line.byte(0x22)
+                name.withUTF8 { line.put(UnsafeRawBufferPointer($0)) }
+                line.byte(0x22)
+            } else {
+                var json = JSONBytes(capacity: name.utf8.count * 6 + 2)
+                json.string(name)
+                json.bytes.withUnsafeBytes { line.put($0) }
+            }
+            line.put(",\"reason\":\"")
+            switch c.reason {
+            case .hypercall: line.put("hypercall")
+            case .exit: line.put("exit")
+            case .shutdown: line.put("shutdown")
+            case .crash: line.put("crash")
+            case .end: line.put("end")
+            }
+            line.byte(0x22)
+            if let vcpu = c.vcpu { line.put(",\"vcpu\":"); line.decimal(UInt64(vcpu)) }
+            if let memory = c.memory { line.put(",\"memory\":\""); line.hex(memory); line.byte(0x22) }
+            line.put(",\"set\":\"")
+            var first = true
+            if let index = s.lastValues.index(forKey: key) {
+                s.lastValues.values[index].withUnsafeMutableBufferPointer { previous in
+                    for (i, value) in c.values.enumerated() where i >= previous.count || previous[i] != value {
+                        if !first { line.byte(0x20) }
+                        first = false
+                        line.decimal(UInt64(i)); line.byte(0x3d); line.hex(value)
+                        if i < previous.count { previous[i] = value }
+                    }
+                }
+                if s.lastValues.values[index].count != c.values.count { s.lastValues.values[index] = c.values }
+            } else {
+                for (i, value) in c.values.enumerated() where value != 0 {
+                    if !first { line.byte(0x20) }
+                    first = false
+                    line.decimal(UInt64(i)); line.byte(0x3d); line.hex(value)
+                }
+                s.lastValues[key] = c.values
+            }
+            line.put("\"}")
+            line.frame()
+            if let error = s.writer.commit(line.count), s.writeError == nil { s.writeError = error }
         }
-        json.closeArray()
-        json.key("digest"); json.string(CheckpointDigest.of(c.fields))
-        json.close()
-        emit(json)
     }
 
     private func noteImage(_ name: String) {
@@ -202,7 +249,6 @@ public final class SessionRecorder: Sendable {
         var json = begin("image", logical: 0)
         json.key("name"); json.string(name)
         json.key("sha256"); json.string(image.sha256Hex)
-        json.close()
         emit(json)
     }
 
@@ -213,21 +259,22 @@ public final class SessionRecorder: Sendable {
         if let domain { json.key("domain"); json.string(domain) }
         if let uuid { json.key("uuid"); json.string(uuid) }
         if let error { json.key("error"); json.string(error) }
-        json.close()
         emit(json)
     }
 
-    /// The start of an event, up to its `logical` key; `emit` puts `seq` in front.
+    /// The start of an event, up to its `logical` key; `emit` puts `seq` in front and closes it.
     private func begin(_ type: StaticString, logical: UInt64, capacity: Int = 256) -> JSONBytes {
         var json = JSONBytes(capacity: capacity + 64)
         json.key("type")
-        json.raw("\"\(type)\"")
+        json.openString()
+        type.withUTF8Buffer { json.bytes.append(contentsOf: $0) }
+        json.closeString()
         json.key("wall"); json.seconds(microseconds: Self.nowMicroseconds())
         json.key("logical"); json.uint(logical)
         return json
     }
 
-    /// Numbers the event, frames it and writes it with one write(2) (in `seq` order).
+    /// Numbers the event, frames it and writes it (in `seq` order).
     private func emit(_ body: JSONBytes) {
         state.withLock { s in
             guard !s.closed else { return }
@@ -237,8 +284,9 @@ public final class SessionRecorder: Sendable {
             json.key("seq"); json.uint(s.seq)
             json.bytes.append(0x2c)
             json.bytes.append(contentsOf: body.bytes)
+            json.close()
             RecordFormat.frameInPlace(&json.bytes)
-            if let error = writeLine(json.bytes), s.writeError == nil { s.writeError = error }
+            if let error = s.writer.append(json.bytes), s.writeError == nil { s.writeError = error }
         }
     }
 
@@ -278,23 +326,7 @@ public final class SessionRecorder: Sendable {
         json.close()
         state.withLock { s in
             s.images.formUnion(header.images)
-            if let error = writeLine(RecordFormat.frame(json.bytes)) { s.writeError = error }
-        }
-    }
-
-    /// One write(2) of a whole record (retried on EINTR and short writes).
-    private func writeLine(_ line: [UInt8]) -> String? {
-        line.withUnsafeBytes { buffer -> String? in
-            var offset = 0
-            while offset < buffer.count {
-                let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return "write failed: \(String(cString: strerror(errno)))"
-                }
-                offset += n
-            }
-            return nil
+            if let error = s.writer.append(RecordFormat.frame(json.bytes)) { s.writeError = error }
         }
     }
 
