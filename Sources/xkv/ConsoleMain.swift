@@ -5,12 +5,14 @@ import Foundation
 /// console.
 enum ConsoleMain {
     static let usage = """
-        usage: xkv [--theme NAME] [--empty | --script FILE | FILE.cfg ...]
+        usage: xkv [--theme NAME] [--record FILE] [--empty | --script FILE | FILE.cfg ...]
           (no arguments)   the console on its built-in demo domains
           --empty          start with Domain-0 only
           --script FILE    run a script of commands (as `xkv run`) in the console
           FILE.cfg ...     create these domains (xl.cfg files)
           --theme NAME     dark, light, high-contrast, monochrome, or a .theme file
+          --record FILE    record the session (commands, keys to guests, checkpoints, screens)
+                           for `xkv replay FILE` and `xkv export --asciicast OUT.cast FILE`
         """
 
     static func main(_ args: [String]) -> Int32 {
@@ -18,6 +20,7 @@ enum ConsoleMain {
         var empty = false
         var script: String?
         var configs: [String] = []
+        var record: String?
         var i = 0
         func fail(_ message: String) -> Int32 {
             FileHandle.standardError.write(Data("xkv: \(message)\n\(usage)\n".utf8))
@@ -40,7 +43,8 @@ enum ConsoleMain {
                 guard script == nil else { return fail("one --script at a time") }
                 script = v
             case "--record":
-                return fail("--record comes with the record issue")
+                guard let v = value() else { return fail("--record needs a FILE to write the record to") }
+                record = v
             case "-h", "--help":
                 print(usage)
                 return 0
@@ -69,6 +73,6 @@ enum ConsoleMain {
             return 1
         }
         // `--pcpus N` (taken by XKV before this runs) applies here as everywhere.
-        return ConsoleApp(engine: XKV.makeEngine(), options: ConsoleApp.Options(theme: theme, startup: startup)).run()
+        return ConsoleApp(engine: XKV.makeEngine(), options: ConsoleApp.Options(theme: theme, startup: startup, recordPath: record)).run()
     }
 }

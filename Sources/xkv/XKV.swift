@@ -1,3 +1,4 @@
+import Console
 import Foundation
 import GuestImages
 import Hypervisor
@@ -9,12 +10,13 @@ import Session
 @main
 struct XKV {
     static let usage = """
-        usage: xkv [--theme NAME] [--empty | --script FILE | FILE.cfg ...]   the full-screen console
+        usage: xkv [--theme NAME] [--record FILE] [--empty | --script FILE | FILE.cfg ...]   the console
                                                (no arguments: on its built-in demo domains)
                xkv demo                        the built-in demo, headless
                xkv run [--json] [--keep-going] [--record FILE] SCRIPT|-   run a script of console commands
                                                (--record: write a session record of it)
                xkv replay RECORD --headless [--allow-image-change]   re-run a record and verify it
+               xkv export --asciicast OUT.cast RECORD   a console recording's screens as asciicast v2
                xkv info [--json] [--check]     host, KVM and Xen identity (--check: prove /dev/kvm can run a vCPU)
                xkv bench [--json] [--quick] [--only engine|console|record]
                                                measured costs against baselines measured in the same run
@@ -43,6 +45,7 @@ struct XKV {
         switch command {
         case "run": exit(run(args))
         case "replay": exit(replay(args))
+        case "export": exit(export(args))
         case "info": exit(info(args))
         case "bench": exit(Bench.main(args))
         case "demo": exit(runScript(DemoScript.text, file: "builtin:demo", json: false, keepGoing: false))
@@ -133,6 +136,45 @@ struct XKV {
             return 1
         } catch {
             stderr.write(Data((error.message + "\n").utf8))
+            return 1
+        }
+    }
+
+    /// `xkv export --asciicast OUT.cast RECORD [--theme NAME]`.
+    static func export(_ args: [String]) -> Int32 {
+        var out: String?, record: String?, themeName: String?
+        var rest = args[...]
+        while let arg = rest.popFirst() {
+            switch arg {
+            case "--asciicast":
+                guard let path = rest.popFirst() else { fail("export: --asciicast takes the .cast file to write") }
+                out = path
+            case "--theme":
+                guard let name = rest.popFirst() else { fail("export: --theme takes a theme name") }
+                themeName = name
+            default:
+                if arg.hasPrefix("--") { fail("export: unknown option \(arg)") }
+                guard record == nil else { fail("export: one record at a time") }
+                record = arg
+            }
+        }
+        guard let out else { fail("export: which format? `xkv export --asciicast OUT.cast RECORD`") }
+        guard let record else { fail("export: which record? `xkv export --asciicast OUT.cast RECORD`") }
+        do {
+            let file = try RecordFile.load(path: record)
+            let theme: Theme
+            do { theme = try themeName.map { name throws(ThemeError) in try ThemeLoader.standard().load(name) } ?? ThemeLoader.fallback } catch {
+                fail("export: \(error)")
+            }
+            let result = try AsciicastExport.export(file, theme: theme)
+            guard FileManager.default.createFile(atPath: out, contents: Data(result.text.utf8)) else {
+                fail("export: cannot write '\(out)'")
+            }
+            if let note = file.truncationNote { print(note) }
+            print("exported \(result.frames) frames\(result.resizes > 0 ? " and \(result.resizes) resizes" : "") to \(out)")
+            return 0
+        } catch {
+            FileHandle.standardError.write(Data(("xkv: export: " + error.message + "\n").utf8))
             return 1
         }
     }

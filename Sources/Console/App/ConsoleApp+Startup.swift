@@ -6,6 +6,7 @@ import Session
 extension ConsoleApp {
     func start() {
         let executor = self.executor
+        let recorder = self.recorder
         let host = engine.host
         switch options.startup {
         case .empty:
@@ -19,14 +20,14 @@ extension ConsoleApp {
                 } else {
                     post(CommandRunner.log(DemoDomains.noHVMReason(hostKind: host.kind), error: false))
                 }
-                for line in lines { Self.runLine(line, origin: "builtin:demo", executor: executor, post: post) }
+                for line in lines { Self.runLine(line, origin: "builtin:demo", executor: executor, recorder: recorder, post: post) }
             }
         case .configs(let files):
             for file in files {
                 runner.submit("create \(file)") { post in
                     do throws(CommandError) {
                         let command = try CommandParser(origin: "command line").parse(words: ["create", file])
-                        _ = try executor.run(command)
+                        _ = try Self.run(command, text: "create \(file)", source: .script, executor: executor, recorder: recorder)
                     } catch {
                         post(CommandRunner.log("\(file): \(error.message)", error: true))
                     }
@@ -39,7 +40,7 @@ extension ConsoleApp {
                     return
                 }
                 post(CommandRunner.log("script \(path): running", error: false))
-                let failures = ScriptRunner().run(String(decoding: data, as: UTF8.self), file: path, executor: executor,
+                let failures = ScriptRunner(recorder: recorder).run(String(decoding: data, as: UTF8.self), file: path, executor: executor,
                                                   output: { text in
                                                       let lines = text.split(separator: "\n")
                                                       guard let first = lines.first else { return }
@@ -52,11 +53,33 @@ extension ConsoleApp {
         }
     }
 
-    static func runLine(_ line: String, origin: String, executor: Executor, post: @Sendable (CommandRunner.Outcome) -> Void) {
+    /// What a record's header says of this start: the terminal, and the images and config
+    /// files the startup will use (images a later command uses get their own record).
+    func recordHeader(terminal size: (width: Int, height: Int)) -> RecordHeader {
+        var header: RecordHeader
+        switch options.startup {
+        case .empty:
+            header = RecordHeader()
+        case .demo:
+            let lines = DemoDomains.commands + (engine.host.hardwareVirtualization ? DemoDomains.hardwareCommands : [])
+            header = RecordHeader.scanning(script: lines.joined(separator: "\n"), file: "builtin:demo")
+            header.script = nil
+        case .script(let path):
+            let text = FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            header = RecordHeader.scanning(script: text, file: path)
+        case .configs(let files):
+            header = RecordHeader(configs: files.map { ($0, $0) })
+        }
+        header.terminal = (size.width, size.height)
+        return header
+    }
+
+    static func runLine(_ line: String, origin: String, executor: Executor, recorder: SessionRecorder?,
+                        post: @Sendable (CommandRunner.Outcome) -> Void) {
         do throws(CommandError) {
             guard let command = try CommandParser(origin: origin).parse(line: line) else { return }
             // Success needs no line of its own: the engine logs what the command did.
-            _ = try executor.run(command)
+            _ = try run(command, text: line, source: .script, executor: executor, recorder: recorder)
         } catch {
             post(CommandRunner.log("\(origin): \(line): \(error.message)", error: true))
         }

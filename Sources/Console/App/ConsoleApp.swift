@@ -22,11 +22,16 @@ public final class ConsoleApp {
         public var theme: String?
         public var startup: Startup
         public var environment: [String: String]
+        /// `xkv --record FILE`: write a session record (commands, hotkeys, keystrokes to guests,
+        /// checkpoints and the screen's frames) to this file.
+        public var recordPath: String?
 
-        public init(theme: String? = nil, startup: Startup = .demo, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        public init(theme: String? = nil, startup: Startup = .demo, environment: [String: String] = ProcessInfo.processInfo.environment,
+                    recordPath: String? = nil) {
             self.theme = theme
             self.startup = startup
             self.environment = environment
+            self.recordPath = recordPath
         }
     }
 
@@ -49,6 +54,9 @@ public final class ConsoleApp {
     var consoleCache: (name: String, bytes: Int, end: [UInt8], lines: [String]) = ("", -1, [], [])
     /// Why colours are off, when they are (NO_COLOR, or a terminal without colour).
     var monochromeReason: String?
+    /// The session record being written (`--record`), and what of the screen it has.
+    var recorder: SessionRecorder?
+    var screenRecording = ScreenRecording()
 
     public init(engine: Engine, options: Options) {
         self.engine = engine
@@ -69,6 +77,17 @@ public final class ConsoleApp {
             FileHandle.standardError.write(Data("xkv: \(error)\n".utf8))
             return 1
         }
+        if let path = options.recordPath {
+            do {
+                let recorder = try SessionRecorder(path: path)
+                recorder.attach(to: engine, header: recordHeader(terminal: terminal.size))
+                self.recorder = recorder
+            } catch {
+                terminal.stop()
+                FileHandle.standardError.write(Data("xkv: \(error.message)\n".utf8))
+                return 1
+            }
+        }
         let status = loop(terminal, signals)
         terminal.stop()
         let live = engine.snapshot().domains.count
@@ -76,6 +95,15 @@ public final class ConsoleApp {
             FileHandle.standardError.write(Data("xkv: destroying \(live) domain\(live == 1 ? "" : "s") on the way out\n".utf8))
         }
         engine.shutdownAll()
+        if let recorder {
+            engine.checkpointObserver = nil
+            engine.gateObserver = nil
+            if let error = recorder.close() {
+                FileHandle.standardError.write(Data("xkv: \(error.message)\n".utf8))
+                return status == 0 ? 1 : status
+            }
+            FileHandle.standardError.write(Data("xkv: recorded \(recorder.eventCount) events (\(screenRecording.frames) screen frames) to \(recorder.path)\n".utf8))
+        }
         return status
     }
 
@@ -126,6 +154,7 @@ public final class ConsoleApp {
         let frame = Renderer.frame(input, width: size.width, height: size.height)
         frameInfo = frame.info
         terminal.draw(frame.buffer)
+        if let recorder, let recorded = screenRecording.frame(for: frame.buffer) { recorder.frame(recorded) }
     }
 
     /// xkv's own CPU time less its guests' (vCPU threads run guests on the process's clock).
@@ -170,7 +199,7 @@ public final class ConsoleApp {
             case .quit: return true
             case .redraw: terminal.invalidate()
             case .commandLine(let line): if commandLine(line, terminal) { return true }
-            case .run(let command): submit(command, label: Self.label(command))
+            case .run(let command): submit(command, label: Self.label(command), source: .hotkey)
             case .consoleInput(let domain, let bytes):
                 let engine = self.engine
                 runner.submit("console input") { post in
@@ -226,21 +255,31 @@ public final class ConsoleApp {
                 fail(error.message, now: now)
                 return false
             }
-            if let command { submit(command, label: line.trimmingCharacters(in: .whitespaces)) }
+            if let command { submit(command, label: line.trimmingCharacters(in: .whitespaces), source: .console) }
             return false
         }
     }
 
-    func submit(_ command: SessionCommand, label: String) {
+    /// Runs a command on the worker; `label` is also its text in a record.
+    func submit(_ command: SessionCommand, label: String, source: CommandSource) {
         let executor = self.executor
+        let recorder = self.recorder
         runner.submit(label) { post in
             do throws(CommandError) {
-                let output = try executor.run(command)
+                let output = try Self.run(command, text: label, source: source, executor: executor, recorder: recorder)
                 post(.output(label: label, text: output.text))
             } catch {
                 post(.failure(label: label, message: error.message))
             }
         }
+    }
+
+    /// Runs a command, through the recorder when there is one (a `create` gets its UUID there).
+    static func run(_ command: SessionCommand, text: String, source: CommandSource, executor: Executor,
+                    recorder: SessionRecorder?) throws(CommandError) -> CommandOutput {
+        guard let recorder else { return try executor.run(command) }
+        let seeded = recorder.seeded(command)
+        return try recorder.recording(text: text, source: source, seeded) { () throws(CommandError) in try executor.run(seeded) }
     }
 
     func fail(_ message: String, now: Double) {

@@ -128,7 +128,7 @@ public final class Engine: @unchecked Sendable {
     private func stamp(_ command: Command) {
         let logical: UInt64
         if let target = command.target, let domain = try? live(target) {
-            logical = domain.counters.totalExits
+            logical = domain.logicalTime   // guest-caused exits: kicks are the host's, not the guest's
         } else {
             logical = journal.withLock { $0.sequence }
         }

@@ -25,7 +25,7 @@ public indirect enum JSON: Sendable, Equatable {
         }
     }
 
-    static func quote(_ s: String) -> String {
+    public static func quote(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {

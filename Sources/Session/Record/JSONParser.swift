@@ -119,26 +119,27 @@ struct JSONParser {
 
 extension JSON {
     /// The value under `key` of an object (nil for anything else or a missing key).
-    subscript(key: String) -> JSON? {
+    public subscript(key: String) -> JSON? {
         guard case .object(let pairs) = self else { return nil }
         return pairs.first { $0.0 == key }?.1
     }
 
-    var stringValue: String? { if case .string(let s) = self { return s } else { return nil } }
-    var intValue: Int64? {
+    public var stringValue: String? { if case .string(let s) = self { return s } else { return nil } }
+    public var intValue: Int64? {
         switch self {
         case .int(let n): return n
         case .double(let d): return d == d.rounded() ? Int64(exactly: d) : nil
         default: return nil
         }
     }
-    var doubleValue: Double? {
+    public var doubleValue: Double? {
         switch self {
         case .int(let n): return Double(n)
         case .double(let d): return d
         default: return nil
         }
     }
-    var arrayValue: [JSON]? { if case .array(let a) = self { return a } else { return nil } }
-    var objectPairs: [(String, JSON)]? { if case .object(let p) = self { return p } else { return nil } }
+    public var boolValue: Bool? { if case .bool(let b) = self { return b } else { return nil } }
+    public var arrayValue: [JSON]? { if case .array(let a) = self { return a } else { return nil } }
+    public var objectPairs: [(String, JSON)]? { if case .object(let p) = self { return p } else { return nil } }
 }

@@ -43,6 +43,12 @@ import Hypervisor
 ///     {"seq":N,"type":"input","wall":W,"logical":L,"domain":"a","bytes":"<hex>"}
 ///                                         outside input to a guest (console keystrokes)
 ///     {"seq":N,"type":"image","wall":W,"logical":L,"name":"pv32","sha256":"..."}
+///     {"seq":N,"type":"frame","wall":W,"logical":L,"columns":C,"rows":R,"full":true,
+///      "lines":[[y,"text","roles"],...],"cursor":[x,y]|null,"digest":"<hex>"}
+///                                         the console's screen (console recordings only): the
+///                                         rows that changed, all rows when "full" (the first
+///                                         frame, a resize); digest of the whole screen after it
+///                                         (`RecordedFrame`); logical is the gate's sequence
 ///
 /// Readers ignore keys they do not know, so later writers of the same version may add keys; anything that
 /// changes the meaning of a key gets a new version, and readers refuse versions they do not know.

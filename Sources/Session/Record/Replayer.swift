@@ -104,6 +104,12 @@ public enum Replayer {
 
         for step in plan.steps {
             let name = step.domain
+            if let bytes = step.input, let name {
+                do throws(DomainError) { try engine.execute(.consoleInput(domain: name, bytes: bytes)) } catch {
+                    report.notes.append("record \(step.seq): console input to \(name) failed in the replay: \(error.description)")
+                }
+                continue
+            }
             let end = name.flatMap { plan.haltTarget(for: $0, at: step.instance) }
             switch step.command {
             case .create:
@@ -234,6 +240,8 @@ struct Plan {
         var failedWhenRecorded: Bool
         /// A pause with no unpause before the domain's end: it holds the domain where it ends.
         var pauseLastsToEnd = false
+        /// Console keystrokes to `domain` (an `input` event; `command` is then unused).
+        var input: [UInt8]?
     }
 
     struct Instance {
@@ -332,8 +340,16 @@ struct Plan {
                     if let open = pauses[name] { steps[open].pauseLastsToEnd = true }
                     pauses[name] = nil
                 }
+            case "input":
+                guard let name = event["domain"]?.stringValue, let hex = event["bytes"]?.stringValue,
+                      let bytes = Self.bytes(hex: hex) else { throw RecordError("\(file.path): record \(seq): bad input event") }
+                // Keystrokes reach the guest whenever it looks, not at an exit: its run can no
+                // longer be expected to repeat exactly.
+                if notExactReason[name] == nil { notExactReason[name] = "takes console input" }
+                steps.append(Step(seq: seq, text: "console input", command: .info, domain: name,
+                                  instance: current[name] ?? -1, failedWhenRecorded: false, input: bytes))
             default:
-                continue   // image events were checked; input events come with the console
+                continue   // image events were checked; frames are the console's
             }
         }
         // A domain whose end the record does not hold (it was cut short) stops where the record does.
@@ -349,6 +365,17 @@ struct Plan {
     func haltTarget(for name: String, at instance: Int) -> UInt64? {
         guard instance >= 0, instance < instances.count, instances[instance].name == name else { return nil }
         return instances[instance].end
+    }
+
+    static func bytes(hex: String) -> [UInt8]? {
+        let digits = Array(hex.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        for i in stride(from: 0, to: digits.count, by: 2) {
+            guard let b = UInt8(String(decoding: digits[i..<i + 2], as: UTF8.self), radix: 16) else { return nil }
+            out.append(b)
+        }
+        return out
     }
 
     /// Why a domain cannot replay exactly, or nil.

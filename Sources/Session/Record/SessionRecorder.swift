@@ -77,6 +77,8 @@ public final class SessionRecorder: Sendable {
         var pending: (text: String, source: CommandSource, uuid: String?)?
         var pendingWritten = false
         var images: Set<String> = []
+        /// The gate's last sequence number: the engine's logical time, for frames.
+        var gateSequence: UInt64 = 0
         /// Each domain name's and vCPU's last checkpoint values (checkpoints are written as changes).
         var lastValues: [CheckpointKey: [UInt64]] = [:]
     }
@@ -148,6 +150,7 @@ public final class SessionRecorder: Sendable {
     // MARK: Events
 
     private func gate(_ record: GateRecord) {
+        state.withLock { $0.gateSequence = record.sequence }
         let domain: String?
         switch record.command {
         case .lifecycleAction:
@@ -241,6 +244,23 @@ public final class SessionRecorder: Sendable {
             line.frame()
             if let error = s.writer.commit(line.count), s.writeError == nil { s.writeError = error }
         }
+    }
+
+    /// A frame of the console's screen (`RecordedFrame`), stamped with the engine's logical time.
+    public func frame(_ frame: RecordedFrame) {
+        var json = begin("frame", logical: state.withLock { $0.gateSequence })
+        json.key("columns"); json.int(frame.columns)
+        json.key("rows"); json.int(frame.rows)
+        if frame.full { json.key("full"); json.raw("true") }
+        json.key("lines"); json.openArray()
+        for row in frame.changed {
+            json.openArray(); json.int(row.index); json.string(row.text); json.string(row.roles); json.closeArray()
+        }
+        json.closeArray()
+        json.key("cursor")
+        if let c = frame.cursor { json.openArray(); json.int(c.x); json.int(c.y); json.closeArray() } else { json.null() }
+        json.key("digest"); json.hex(frame.digest)
+        emit(json)
     }
 
     private func noteImage(_ name: String) {
