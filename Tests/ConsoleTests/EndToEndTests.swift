@@ -170,4 +170,82 @@ struct EndToEndTests {
         #expect(restored.ok)
         #expect(!restored.screen.contains("-icanon"), "the terminal was left in raw mode:\n\(restored.screen)")
     }
+
+    @Test("a recorded console session replays headless with every checkpoint equal and exports as asciicast v2", .timeLimit(.minutes(3)))
+    func recordedSession() throws {
+        let xkv = try Self.binary()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("xkv-e2e-rec-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let record = dir.appendingPathComponent("session.xkvrec").path, cast = dir.appendingPathComponent("session.cast").path
+
+        let tmux = try Tmux(width: 100, height: 30)
+        tmux.waitFor(text: "xkv-test>", seconds: 10)
+        tmux.literal("timeout --foreground -s TERM 300 '\(xkv)' --pcpus 1 --record '\(record)' --empty; echo XKV-EXIT-$?")
+        tmux.keys("Enter")
+        let up = tmux.waitFor("the console on Domain-0 alone", seconds: 30) { Self.row("Domain-0", in: $0) != nil }
+        guard up.ok else { return }
+
+        // A 64-bit domain that runs its workloads to the end, typed at the `:` prompt.
+        tmux.literal(#":create name=r64 kernel=builtin:pv64 memory=16 cmdline="hypercalls=400 syscalls=200 faults=5" on_poweroff=preserve"#)
+        tmux.keys("Enter")
+        tmux.waitFor("r64 shut down", seconds: 30) { Self.row("r64", in: $0)?[2] == "---s--" }
+        // A 32-bit one that never stops: paused and unpaused by hotkey, then destroyed by hotkey.
+        tmux.literal(#":create name=r32 kernel=builtin:pv32 memory=16 cmdline="syscalls=forever""#)
+        tmux.keys("Enter")
+        tmux.waitFor("r32 running", seconds: 30) { Self.row("r32", in: $0)?[2] == "r-----" }
+        tmux.keys("End")
+        tmux.waitFor(text: "Trap table · r32 (")
+        tmux.keys("p")
+        tmux.waitFor("r32 paused") { Self.row("r32", in: $0)?[2] == "--p---" }
+        tmux.keys("u")
+        tmux.waitFor("r32 unpaused") { s in Self.row("r32", in: s).map { $0[2] != "--p---" } ?? false }
+        // A resize is a full frame in the record and an "r" event in the export.
+        tmux.run(["resize-window", "-t", tmux.socket, "-x", "80", "-y", "24"])
+        tmux.waitFor("the 80x24 layout") { s in
+            s.split(separator: "\n", omittingEmptySubsequences: false).contains { $0.hasPrefix("┌─ Domains") && $0.count == 80 }
+        }
+        tmux.keys("d")
+        tmux.waitFor(text: "Destroy domain r32?")
+        tmux.keys("y")
+        tmux.waitFor("r32 gone") { Self.row("r32", in: $0) == nil && $0.contains("┌─ Domains") }
+        tmux.keys("q")
+        let gone = tmux.waitFor("xkv to exit", seconds: 60) { Self.exitStatus(in: $0) != nil }
+        #expect(Self.exitStatus(in: gone.screen) == 0, "\(gone.screen)")
+
+        // Replayed on a fresh engine: every checkpoint of both domains equal.
+        let replay = Subprocess.run([xkv, "replay", record, "--headless"])
+        #expect(replay.status == 0, "\(replay.output)")
+        #expect(replay.output.contains("checkpoints equal across 2 domains; exact: r64, r32"), "\(replay.output)")
+        let events = try String(contentsOfFile: record, encoding: .utf8).split(separator: "\n")
+        let frames = events.filter { $0.contains(#""type":"frame""#) }.count
+        #expect(events.contains { $0.contains(#""text":"pause r32","source":"hotkey""#) })
+        #expect(events.contains { $0.contains(#""source":"console""#) && $0.contains("create name=r64") })
+        #expect(frames >= 4, "\(frames) frames")
+
+        // The export parses as asciicast v2: a header, then one "o" event per recorded frame.
+        let export = Subprocess.run([xkv, "export", "--asciicast", cast, record])
+        #expect(export.status == 0, "\(export.output)")
+        let lines = try String(contentsOfFile: cast, encoding: .utf8).split(separator: "\n").map { Data($0.utf8) }
+        let first = try #require(lines.first)
+        let header = try #require(try JSONSerialization.jsonObject(with: first) as? [String: Any])
+        #expect(header["version"] as? Int == 2)
+        #expect(header["width"] as? Int == 100 && header["height"] as? Int == 30)
+        var outputs = 0, resizes: [String] = [], last = -1.0
+        for line in lines.dropFirst() {
+            let event = try #require(try JSONSerialization.jsonObject(with: line) as? [Any])
+            let stamp = event.first as? Double ?? (event.first as? Int).map(Double.init)
+            let time = try #require(stamp)
+            #expect(event.count == 3 && time >= last)
+            last = time
+            switch event[1] as? String {
+            case "o": outputs += 1
+            case "r": resizes.append(event[2] as? String ?? "")
+            default: Issue.record("unknown asciicast event \(event)")
+            }
+        }
+        #expect(outputs == frames)
+        #expect(resizes == ["80x24"])
+        #expect(export.output.contains("exported \(frames) frames and 1 resizes"), "\(export.output)")
+    }
 }
