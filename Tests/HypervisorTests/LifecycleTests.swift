@@ -84,7 +84,7 @@ struct LifecycleTests {
         #expect(!engine.snapshot().domains.contains { $0.name == "halter" })
     }
 
-    @Test("on_crash=restart builds a crashing domain again under a new ID, and stops after a burst")
+    @Test("on_crash=restart builds a crashing domain again under a new ID and the same UUID, and stops after a burst")
     func restartOnCrash() throws {
         let engine = try Engine()
         defer { engine.shutdownAll() }
@@ -110,6 +110,7 @@ struct LifecycleTests {
         // Every incarnation crashed the same way and was torn down; none is left running.
         let ended = engine.snapshot().ended.filter { $0.name == "phoenix" }
         #expect(ended.count == ids.count)
+        #expect(Set(ended.map(\.uuid)).count == 1, "every incarnation keeps the UUID: \(ended.map(\.uuid))")
         #expect(ended.allSatisfy { $0.state.crashed && $0.crashReason == "the guest shut down with reason crash" })
         #expect(!engine.snapshot().domains.contains { $0.name == "phoenix" })
     }

@@ -363,7 +363,11 @@ public final class Engine: @unchecked Sendable {
                 record("domain \(domain.name) restarted \(recent) times in 10 s; not restarting again")
                 return
             }
-            do { _ = try create(domain.config) } catch { record("restart of \(domain.name) failed: \(error)") }
+            // As xl does, the new incarnation keeps the domain's UUID (a guest can read it, and a
+            // replay must give it the same one; the record only has the first create's).
+            var config = domain.config
+            config.uuid = domain.uuid
+            do { _ = try create(config) } catch { record("restart of \(domain.name) failed: \(error)") }
         }
     }
 
