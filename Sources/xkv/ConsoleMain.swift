@@ -1,4 +1,5 @@
 import Console
+import Session
 import Foundation
 
 /// `xkv [--pcpus N] [--theme NAME] [--empty | --script FILE | FILE.cfg ...]`: the full-screen
@@ -74,5 +75,46 @@ enum ConsoleMain {
         }
         // `--pcpus N` (taken by XKV before this runs) applies here as everywhere.
         return ConsoleApp(engine: XKV.makeEngine(), options: ConsoleApp.Options(theme: theme, startup: startup, recordPath: record)).run()
+    }
+
+    /// `xkv replay RECORD [--speed X] [--paused] [--theme NAME]`: the console on a playback.
+    /// Exit status 0 when every checkpoint replayed so far matched (and the verdict if it got
+    /// to the end), 1 on a divergence.
+    static func playback(_ session: ReplaySession, args: [String]) -> Int32 {
+        var theme: String?, speed = 1.0, paused = false
+        var rest = args[...]
+        while let arg = rest.popFirst() {
+            switch arg {
+            case "--paused": paused = true
+            case "--theme": theme = rest.popFirst()
+            case "--speed":
+                guard let v = rest.popFirst().flatMap(Double.init), PlaybackStatus.speeds.contains(v) else {
+                    return fail("--speed takes a number from 0.25 to 16")
+                }
+                speed = v
+            default: return fail("unknown option \(arg)")
+            }
+        }
+        guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
+            FileHandle.standardError.write(Data("xkv: playback needs a terminal; `xkv replay FILE --headless` verifies a record without one\n".utf8))
+            session.engine.shutdownAll()
+            return 1
+        }
+        let driver = PlaybackDriver(session: session, paused: paused, speed: speed)
+        let status = ConsoleApp(engine: session.engine, options: ConsoleApp.Options(theme: theme, playback: driver)).run()
+        let final = driver.status
+        if let report = driver.report {
+            print(report.verdict)
+            return report.succeeded ? status : 1
+        }
+        let line = "playback stopped at step \(final.applied) of \(final.steps) (record \(final.seq)): \(final.equal) checkpoints equal so far"
+            + (final.divergence.map { "; " + $0 } ?? "")
+        print(line)
+        return final.divergence == nil ? status : 1
+    }
+
+    private static func fail(_ message: String) -> Int32 {
+        FileHandle.standardError.write(Data("xkv: \(message)\n".utf8))
+        return 2
     }
 }

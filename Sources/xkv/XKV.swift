@@ -15,7 +15,9 @@ struct XKV {
                xkv demo                        the built-in demo, headless
                xkv run [--json] [--keep-going] [--record FILE] SCRIPT|-   run a script of console commands
                                                (--record: write a session record of it)
-               xkv replay RECORD --headless [--allow-image-change]   re-run a record and verify it
+               xkv replay RECORD [--headless] [--allow-image-change] [--speed X] [--paused]
+                                               re-run a record and verify it: in the console at the
+                                               recorded pace (space, ., + -, ], :seek N), or headless
                xkv export --asciicast OUT.cast RECORD   a console recording's screens as asciicast v2
                xkv info [--json] [--check]     host, KVM and Xen identity (--check: prove /dev/kvm can run a vCPU)
                xkv bench [--json] [--quick] [--only engine|console|record]
@@ -108,10 +110,16 @@ struct XKV {
     static func replay(_ args: [String]) -> Int32 {
         var headless = false, allowImageChange = false
         var file: String?
-        for arg in args {
+        var consoleArgs: [String] = []
+        var rest = args[...]
+        while let arg = rest.popFirst() {
             switch arg {
             case "--headless": headless = true
             case "--allow-image-change": allowImageChange = true
+            case "--paused": consoleArgs.append(arg)
+            case "--speed", "--theme":
+                guard let value = rest.popFirst() else { fail("replay: \(arg) takes a value") }
+                consoleArgs += [arg, value]
             default:
                 if arg.hasPrefix("--") { fail("replay: unknown option \(arg)") }
                 guard file == nil else { fail("replay: one record at a time") }
@@ -119,10 +127,18 @@ struct XKV {
             }
         }
         guard let file else { fail("replay: which record?") }
-        guard headless else {
-            fail("replay: not yet: console playback at recorded speed (pause, step, speed, seek) comes with the console; use --headless to verify the record")
-        }
         let stderr = FileHandle.standardError
+        guard headless else {
+            do {
+                let record = try RecordFile.load(path: file)
+                let session = try ReplaySession(record, options: ReplayOptions(allowImageChange: allowImageChange, pcpus: pcpus), pace: true)
+                let status = ConsoleMain.playback(session, args: consoleArgs)
+                return status
+            } catch {
+                stderr.write(Data((error.message + "\n").utf8))
+                return 1
+            }
+        }
         do {
             let record = try RecordFile.load(path: file)
             if let note = record.truncationNote { print(note) }

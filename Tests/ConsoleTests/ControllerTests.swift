@@ -24,6 +24,31 @@ struct ControllerTests {
 
     static func typed(_ text: String) -> [Key] { text.map { Key.char($0) } }
 
+    @Test("during a playback: space, ., + -, ] drive it; p u d c are refused; other keys work as always")
+    func playbackKeys() {
+        var s = ViewState()
+        s.playback = PlaybackStatus(record: "r.xkvrec")
+        #expect(Self.press([.char(" ")], &s) == [.playback(.togglePause)])
+        #expect(Self.press([.char(".")], &s) == [.playback(.step)])
+        #expect(Self.press([.char("+"), .char("=")], &s) == [.playback(.faster), .playback(.faster)])
+        #expect(Self.press([.char("-")], &s) == [.playback(.slower)])
+        #expect(Self.press([.char("]")], &s) == [.playback(.nextCheckpoint)])
+        _ = Self.press([.down], &s)
+        for key in ["p", "u", "d", "c"] {
+            s.status = nil
+            #expect(Self.press([.char(Character(key))], &s).isEmpty)
+            #expect(s.status?.kind == .error && s.status?.text.hasPrefix("playback: the record drives the domains") == true)
+            #expect(s.mode == .normal)
+        }
+        _ = Self.press([.tab], &s)
+        #expect(s.focus == .traps)
+        // Without a playback, space and . mean nothing and p pauses.
+        var plain = ViewState()
+        #expect(Self.press([.char(" "), .char(".")], &plain).isEmpty)
+        _ = Self.press([.down], &plain)
+        #expect(Self.press([.char("p")], &plain) == [.run(.pause("web"))])
+    }
+
     @Test("Tab and Shift-Tab cycle the panes; number keys jump")
     func panes() {
         var s = ViewState()

@@ -248,4 +248,49 @@ struct EndToEndTests {
         #expect(resizes == ["80x24"])
         #expect(export.output.contains("exported \(frames) frames and 1 resizes"), "\(export.output)")
     }
+
+    @Test("xkv replay plays a record back in the console: paused, seek to a checkpoint, step, resume, verdict", .timeLimit(.minutes(3)))
+    func playback() throws {
+        let xkv = try Self.binary()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("xkv-e2e-play-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let script = dir.appendingPathComponent("s.xkv").path, record = dir.appendingPathComponent("s.xkvrec").path
+        try """
+            create name=p64 kernel=builtin:pv64 memory=16 cmdline="hypercalls=2000 syscalls=3000" on_poweroff=preserve
+            wait p64 shutdown 60
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        let run = Subprocess.run([xkv, "run", "--record", record, script])
+        #expect(run.status == 0, "\(run.output)")
+        let lines = try String(contentsOfFile: record, encoding: .utf8).split(separator: "\n")
+        let checkpoints = lines.filter { $0.contains(#""type":"checkpoint""#) }
+        // A checkpoint in the middle of the run, and the logical time it was taken at.
+        let middle = String(checkpoints[checkpoints.count / 2])
+        func number(_ key: String, in line: String) -> Int? {
+            guard let r = line.range(of: "\"\(key)\":") else { return nil }
+            return Int(line[r.upperBound...].prefix { $0.isNumber })
+        }
+        let seq = try #require(number("seq", in: middle)), logical = try #require(number("logical", in: middle))
+
+        let tmux = try Tmux(width: 120, height: 30)
+        tmux.waitFor(text: "xkv-test>", seconds: 10)
+        tmux.literal("timeout --foreground -s TERM 300 '\(xkv)' --pcpus 1 replay '\(record)' --paused; echo XKV-EXIT-$?")
+        tmux.keys("Enter")
+        tmux.waitFor(text: "PLAYBACK ❚❚ paused", seconds: 30)
+        tmux.literal(":seek \(seq)")
+        tmux.keys("Enter")
+        tmux.waitFor(text: "seeking to record \(seq): p64 at logical time \(logical)")
+        // Held exactly there: every checkpoint before it replayed and equal.
+        let equalBefore = checkpoints.prefix { number("seq", in: String($0)) ?? 0 < seq }.count + 1
+        tmux.waitFor(text: "\(equalBefore) checkpoints equal", seconds: 30)
+        tmux.keys(".")
+        tmux.keys("+")
+        tmux.waitFor(text: "playback speed ×2")
+        tmux.keys("Space")
+        let done = tmux.waitFor(text: "PLAYBACK ■ done", seconds: 60)
+        #expect(done.screen.contains("replay: \(checkpoints.count) checkpoints equal across 1 domain; exact: p64"), "\(done.screen)")
+        tmux.keys("q")
+        let gone = tmux.waitFor("xkv to exit", seconds: 60) { Self.exitStatus(in: $0) != nil }
+        #expect(Self.exitStatus(in: gone.screen) == 0, "\(gone.screen)")
+    }
 }

@@ -9,6 +9,11 @@ extension ConsoleApp {
         let recorder = self.recorder
         let host = engine.host
         switch options.startup {
+        case .playback:
+            if let p = options.playback {
+                view.log("playing back \(p.session.file.path): space pauses, . steps, + - change speed, ] or :seek N runs ahead to a checkpoint",
+                         wallTime: Date().timeIntervalSince1970)
+            }
         case .empty:
             view.log("started with Domain-0 only (--empty); `:create name=NAME cmdline=spin` starts a domain", wallTime: Date().timeIntervalSince1970)
         case .demo:
@@ -58,7 +63,7 @@ extension ConsoleApp {
     func recordHeader(terminal size: (width: Int, height: Int)) -> RecordHeader {
         var header: RecordHeader
         switch options.startup {
-        case .empty:
+        case .empty, .playback:
             header = RecordHeader()
         case .demo:
             let lines = DemoDomains.commands + (engine.host.hardwareVirtualization ? DemoDomains.hardwareCommands : [])

@@ -12,6 +12,8 @@ public final class ConsoleApp {
         case demo
         /// Domain-0 only.
         case empty
+        /// Playing a record back: the playback creates the domains.
+        case playback
         /// A script of commands, run as `xkv run` runs it.
         case script(String)
         /// xl.cfg files, each created with `create FILE`.
@@ -25,13 +27,16 @@ public final class ConsoleApp {
         /// `xkv --record FILE`: write a session record (commands, hotkeys, keystrokes to guests,
         /// checkpoints and the screen's frames) to this file.
         public var recordPath: String?
+        /// `xkv replay FILE`: the playback to drive and show (its session's engine is the app's).
+        public var playback: PlaybackDriver?
 
         public init(theme: String? = nil, startup: Startup = .demo, environment: [String: String] = ProcessInfo.processInfo.environment,
-                    recordPath: String? = nil) {
+                    recordPath: String? = nil, playback: PlaybackDriver? = nil) {
             self.theme = theme
-            self.startup = startup
+            self.startup = playback == nil ? startup : .playback
             self.environment = environment
             self.recordPath = recordPath
+            self.playback = playback
         }
     }
 
@@ -88,7 +93,9 @@ public final class ConsoleApp {
                 return 1
             }
         }
+        options.playback?.start()
         let status = loop(terminal, signals)
+        options.playback?.stop()
         terminal.stop()
         let live = engine.snapshot().domains.count
         if live > 0 {
@@ -139,6 +146,15 @@ public final class ConsoleApp {
     // MARK: Frames
 
     func drawFrame(_ terminal: Terminal, at time: Double) {
+        if let playback = options.playback {
+            let status = playback.status
+            if let verdict = status.verdict, view.playback?.verdict == nil {
+                let ok = playback.report?.succeeded ?? false
+                view.log(verdict, error: !ok, wallTime: Date().timeIntervalSince1970)
+                view.status = StatusMessage(verdict, kind: ok ? .ok : .error, time: time)
+            }
+            view.playback = status
+        }
         snapshot = engine.snapshot()
         let dom0 = dom0CPUSeconds(snapshot)
         history.add(snapshot, at: time, dom0CPUSeconds: dom0)
@@ -200,6 +216,10 @@ public final class ConsoleApp {
             case .redraw: terminal.invalidate()
             case .commandLine(let line): if commandLine(line, terminal) { return true }
             case .run(let command): submit(command, label: Self.label(command), source: .hotkey)
+            case .playback(let action):
+                guard let playback = options.playback else { break }
+                let outcome = playback.perform(action)
+                view.status = StatusMessage(outcome.message, kind: outcome.error ? .error : .info, time: Self.monotonic())
             case .consoleInput(let domain, let bytes):
                 let engine = self.engine
                 runner.submit("console input") { post in
@@ -248,11 +268,25 @@ public final class ConsoleApp {
         case "quit", "exit":
             let effects = handle(.char("q"))
             return perform(effects, terminal)
+        case "seek":
+            guard let playback = options.playback else {
+                fail("seek: only while playing a record back (`xkv replay FILE`)", now: now)
+                return false
+            }
+            guard words.count == 2, let record = Int(words[1]), record > 0 else {
+                fail("usage: seek RECORD (the record number of a checkpoint to run ahead to)", now: now)
+                return false
+            }
+            return perform([.playback(.seek(record: record))], terminal)
         default:
             let parser = CommandParser(baseDirectory: FileManager.default.currentDirectoryPath, origin: "command line", line: 1)
             let command: SessionCommand?
             do { command = try parser.parse(line: line) } catch {
                 fail(error.message, now: now)
+                return false
+            }
+            if options.playback != nil, let command, command.changesDomains {
+                fail("playback: the record drives the domains; queries (list, counters, traps, console ...) work", now: now)
                 return false
             }
             if let command { submit(command, label: line.trimmingCharacters(in: .whitespaces), source: .console) }

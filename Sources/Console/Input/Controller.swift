@@ -7,6 +7,8 @@ public enum Effect: Equatable, Sendable {
     /// A hotkey's command, through the same executor as the command line.
     case run(SessionCommand)
     case consoleInput(domain: String, bytes: [UInt8])
+    /// A playback key (`xkv replay FILE`).
+    case playback(PlaybackAction)
     case quit
     case redraw
 }
@@ -67,6 +69,7 @@ public enum Controller {
     }
 
     static func normal(_ key: Key, _ state: inout ViewState, _ context: ControllerContext) -> [Effect] {
+        if state.playback != nil, let effects = playback(key, &state, context) { return effects }
         let panes = Pane.allCases
         switch key {
         case .char(":"):
@@ -124,6 +127,23 @@ public enum Controller {
             break
         }
         return []
+    }
+
+    /// Playback keys, and the keys a playback does not allow (the record drives the domains);
+    /// nil for keys that mean what they always mean.
+    static func playback(_ key: Key, _ state: inout ViewState, _ context: ControllerContext) -> [Effect]? {
+        switch key {
+        case .char(" "): return [.playback(.togglePause)]
+        case .char("."): return [.playback(.step)]
+        case .char("+"), .char("="): return [.playback(.faster)]
+        case .char("-"): return [.playback(.slower)]
+        case .char("]"): return [.playback(.nextCheckpoint)]
+        case .char("p"), .char("u"), .char("d"), .char("c"):
+            say("playback: the record drives the domains (space pauses the playback, . steps, ] seeks to the next checkpoint)",
+                .error, &state, context)
+            return []
+        default: return nil
+        }
     }
 
     static func page(_ state: ViewState, _ context: ControllerContext) -> Int {

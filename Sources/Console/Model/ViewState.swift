@@ -108,6 +108,8 @@ public struct ViewState: Equatable, Sendable {
     public var busy: String?
     public var themeName = "dark"
     public var localEvents: [LocalEvent] = []
+    /// Set while playing a record back (`xkv replay FILE`): the record drives the domains.
+    public var playback: PlaybackStatus?
 
     public init() {}
 

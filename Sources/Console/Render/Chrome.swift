@@ -9,8 +9,10 @@ enum Chrome {
         let s = input.snapshot
         let running = s.domains.filter { $0.state.running }.count
         let pcpus = s.pcpus.isEmpty ? "\(s.host.cpus) host CPUs" : "\(s.pcpus.count) pCPUs"
-        let segments = ["xkv " + s.host.xenVersion, s.host.kind, pcpus,
+        var segments = ["xkv " + s.host.xenVersion, s.host.kind, pcpus,
                         "\(s.domains.count) domain\(s.domains.count == 1 ? "" : "s") (\(running) running)", "theme " + input.view.themeName]
+        // A playback says so first: what is on screen is a record being re-run.
+        if let playback = input.view.playback { segments.insert(playback.headline, at: 1) }
         buffer.fill(rect, role: .statusBar)
         let clock = Format.clock(input.wallTime, utcOffset: input.utcOffset) + " "
         // Whole segments only, as many as fit before the clock.
@@ -54,6 +56,9 @@ enum Chrome {
         buffer.put(text, x: rect.x, y: rect.y, role: role, maxWidth: rect.width)
     }
 
+    static let playbackHints: [(String, String)] = [("space", "pause"), (".", "step"), ("+ -", "speed"), ("]", "next checkpoint"),
+                                                    (":seek N", "seek"), ("q", "quit"), ("?", "help"), ("Tab", "pane"), ("↑↓", "select")]
+
     static let hints: [(String, String)] = [("q", "quit"), ("?", "help"), (":", "command"), ("Tab", "pane"), ("↑↓", "select"),
                                             ("p", "pause"), ("u", "unpause"), ("d", "destroy"), ("c", "console"), ("s", "sort")]
 
@@ -82,7 +87,7 @@ enum Chrome {
             buffer.put(" Esc or q closes " + Glyph.dot + " ↑↓ PgUp PgDn scroll", x: rect.x, y: rect.y, role: .hint, maxWidth: rect.width)
         case .normal:
             var x = rect.x + 1
-            for (key, what) in hints {
+            for (key, what) in input.view.playback == nil ? hints : playbackHints {
                 let need = TextCells.width(key) + 1 + TextCells.width(what) + 2
                 guard x + need <= rect.maxX else { break }
                 x += buffer.put(key, x: x, y: rect.y, role: .hintKey)
@@ -106,6 +111,11 @@ enum Overlay {
             "  c                attach the console        Ctrl-]           detach",
             "  :                command line              q  Ctrl-C        quit (asks while domains run)",
             "  Ctrl-L           redraw",
+            "",
+            "Playback (`xkv replay FILE`): the record drives the domains",
+            "  space            pause / resume            .                apply the next step, then pause",
+            "  + -              speed ×2 / ÷2 (×0.25-×16) ]                run ahead to the next checkpoint",
+            "  :seek N          run ahead to the first checkpoint at or after record N (forward only)",
             "",
             "Command line (the same commands scripts take, `xkv run`):",
         ]

@@ -21,6 +21,8 @@ public final class Domain: @unchecked Sendable {
 
     struct Lifecycle {
         var paused = false
+        /// Paused by a replay halt (not by a command): the next `halt` lets it run on.
+        var heldAtHalt = false
         var stopRequested = false
         var shutdownReason: ShutdownReason?
         var shutdownCode: ShutdownReason?
@@ -199,7 +201,7 @@ public final class Domain: @unchecked Sendable {
     }
 
     func setPaused(_ paused: Bool) {
-        lifecycle.withLock { $0.paused = paused }
+        lifecycle.withLock { $0.paused = paused; $0.heldAtHalt = false }
         if paused { for vcpu in vcpus { vcpu.vcpu.kick() } }
         wakeAll()
     }

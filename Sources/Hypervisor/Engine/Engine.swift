@@ -38,11 +38,25 @@ public final class Engine: @unchecked Sendable {
 
     /// Replay: parks `name` (as paused) when its logical time reaches `logicalTime`, so a recorded
     /// command can be applied at exactly the point it was. `unpause` lets it run on.
+    ///
+    /// A domain an earlier halt holds runs on to the new point (a domain paused by a command
+    /// stays paused). A vCPU blocked in the hypervisor is not woken: that would hand its guest
+    /// a wake-up the recording never had; it parks when something real wakes it.
     public func halt(_ name: String, atLogicalTime logicalTime: UInt64) throws(DomainError) {
         let domain = try live(name)
         domain.haltAt.store(logicalTime, ordering: .releasing)
-        for vcpu in domain.vcpus where vcpu.online { vcpu.vcpu.kick() }
-        domain.wakeAll()
+        let resume = domain.lifecycle.withLock { l -> Bool in
+            guard l.heldAtHalt else { return false }
+            l.heldAtHalt = false
+            l.paused = false
+            return true
+        }
+        if resume {
+            domain.wakeAll()
+        } else if domain.logicalTime >= logicalTime {
+            // Running in the guest (perhaps without exits for a while): out now, to park.
+            for vcpu in domain.vcpus where vcpu.online { vcpu.vcpu.kick() }
+        }
     }
 
     /// Ended domains kept for scripts to inspect.

@@ -25,7 +25,7 @@ extension PVVCPU {
             if halt != UInt64.max && domain.logicalTime >= halt {
                 // Replay: the recorded command applies exactly here.
                 domain.haltAt.store(UInt64.max, ordering: .releasing)
-                domain.lifecycle.withLock { $0.paused = true }
+                domain.lifecycle.withLock { $0.paused = true; $0.heldAtHalt = true }
                 domain.onHalt?(domain)
                 return .paused
             }

@@ -25,6 +25,16 @@ public enum SessionCommand: Sendable, Equatable {
     public static let words = ["create", "list", "wait", "console", "counters", "pause", "unpause", "shutdown",
                                "destroy", "info", "help", "traps", "idt", "sched", "vcpus"]
 
+    /// Whether it changes a domain (not just reads): what a playback, where the record drives
+    /// the domains, refuses.
+    public var changesDomains: Bool {
+        switch self {
+        case .create, .pause, .unpause, .shutdown, .destroy: return true
+        case .sched(_, let weight, let cap): return weight != nil || cap != nil
+        default: return false
+        }
+    }
+
     /// Default `wait` timeout in seconds.
     public static let defaultWaitSeconds = 30.0
     static let waitStates = ["running", "blocked", "paused", "shutdown", "crashed", "dying", "r", "b", "p", "s", "c", "d"]

@@ -54,7 +54,7 @@ public struct ReplayReport: Sendable {
     /// The last line of `xkv replay`.
     public var verdict: String {
         if let divergence { return divergence.description }
-        var line = "replay: \(checkpointsEqual) checkpoints equal across \(domains.count) domains; exact: "
+        var line = "replay: \(checkpointsEqual) checkpoints equal across \(domains.count) domain\(domains.count == 1 ? "" : "s"); exact: "
             + (exact.isEmpty ? "none" : exact.joined(separator: ", "))
         if !notExact.isEmpty {
             line += "; not exact (replayed command-for-command): " + notExact.map { "\($0.name) (\($0.why))" }.joined(separator: ", ")
@@ -64,127 +64,17 @@ public struct ReplayReport: Sendable {
 }
 
 /// Re-runs a recorded session on a fresh engine and compares every checkpoint of every exact
-/// domain with the record (DESIGN.md, "One way in"; issue 5).
-///
-/// Commands are applied in order. A command whose effect on a domain depends on where the
-/// domain was when it arrived (destroy, shutdown, and a pause that lasts until the domain
-/// ends) is applied once the domain has been parked at the logical time its recorded "end"
-/// checkpoint names: the replay sets that halt as soon as the domain is created, so the domain
-/// can never run past it. Other commands (pause then unpause, queries, waits) do not change what
-/// an exact domain computes, so they are simply re-executed.
+/// domain with the record (DESIGN.md, "One way in"; issue 5): `ReplaySession`, as fast as it
+/// goes.
 public enum Replayer {
     public static func replay(_ file: RecordFile, options: ReplayOptions = ReplayOptions()) throws(RecordError) -> ReplayReport {
-        var report = ReplayReport()
-        if let note = file.truncationNote { report.notes.append(note) }
-        let changedImages = try checkImages(file, allowChange: options.allowImageChange, notes: &report.notes)
-        let plan = try Plan(file)
-        report.domains = plan.domainNames
-        for name in plan.domainNames {
-            if let why = plan.notExactReason[name] { report.notExact.append((name, why)) } else { report.exact.append(name) }
-        }
-
-        let engine: Engine
-        do { engine = try Engine(pcpus: options.pcpus) } catch { throw RecordError("replay: cannot start an engine: \(error.message)") }
-        let replayed = Mutex<[String: [Checkpoint]]>([:])
-        engine.checkpointObserver = { c in replayed.withLock { $0[c.domain, default: []].append(c) } }
-        let executor = Executor(engine: engine)
-
-        func reach(_ name: String, _ logical: UInt64, before text: String, seq: Int) {
-            // Set again: this also wakes a blocked domain, which then parks before the guest runs.
-            try? engine.halt(name, atLogicalTime: logical)
-            let ok = engine.waitUntil(timeout: options.reachTimeout) { s in
-                guard let d = s.domain(name), d.alive else { return true }
-                return (d.state.paused && d.logicalTime >= logical) || d.state.shutdown || d.state.crashed
-            }
-            if !ok {
-                let now = engine.snapshot().domain(name)?.logicalTime ?? 0
-                report.notes.append("record \(seq): domain \(name) did not reach logical time \(logical) (at \(now)) within \(Int(options.reachTimeout)) s before `\(text)`")
-            }
-        }
-
-        for step in plan.steps {
-            let name = step.domain
-            if let bytes = step.input, let name {
-                do throws(DomainError) { try engine.execute(.consoleInput(domain: name, bytes: bytes)) } catch {
-                    report.notes.append("record \(step.seq): console input to \(name) failed in the replay: \(error.description)")
-                }
-                continue
-            }
-            let end = name.flatMap { plan.haltTarget(for: $0, at: step.instance) }
-            switch step.command {
-            case .create:
-                if let outcome = run(step, executor, &report), outcome, let name, let end {
-                    try? engine.halt(name, atLogicalTime: end)
-                }
-            case .destroy, .shutdown:
-                if let name, let end { reach(name, end, before: step.text, seq: step.seq) }
-                _ = run(step, executor, &report)
-            case .pause:
-                if let name, let end, step.pauseLastsToEnd { reach(name, end, before: step.text, seq: step.seq) }
-                _ = run(step, executor, &report)
-            case .unpause:
-                // The halt may have fired already (the domain reached its end while paused by
-                // command): set it again so the domain stays where the record ends it.
-                if let name, let end { try? engine.halt(name, atLogicalTime: end) }
-                _ = run(step, executor, &report)
-            case .wait(let domain, let state, let seconds):
-                let ok = engine.waitUntil(timeout: seconds) { s in
-                    guard let d = s.domain(domain) else { return false }
-                    if d.state.matches(state) == true { return true }
-                    // Parked at its recorded end, an exact domain has done all it did in the record.
-                    if let end { return d.alive && d.state.paused && d.logicalTime >= end }
-                    return false
-                }
-                if !ok { report.notes.append("record \(step.seq): `\(step.text)` timed out in the replay") }
-            default:
-                _ = run(step, executor, &report)
-            }
-        }
-        // Domains still alive when the recording ended were ended by xkv's exit there.
-        let alive = Set(engine.snapshot().domains.map(\.name))
-        for (name, end) in plan.liveAtEnd where alive.contains(name) {
-            reach(name, end, before: "the end of the record", seq: file.events.count)
-        }
-        engine.shutdownAll()
-
-        let got = replayed.withLock { $0 }
-        var first: Divergence?
-        for name in report.exact {
-            let recorded = plan.checkpoints[name] ?? []
-            let mine = got[name] ?? []
-            var divergence: Divergence?
-            for i in 0..<max(recorded.count, mine.count) {
-                if i < recorded.count && i < mine.count {
-                    if let d = recorded[i].checkpoint.firstDifference(from: mine[i]) {
-                        divergence = Divergence(seq: recorded[i].seq, domain: name, field: d.field, recorded: d.mine, replayed: d.theirs)
-                        break
-                    }
-                    report.checkpointsEqual += 1
-                } else if i < recorded.count {
-                    let c = recorded[i].checkpoint
-                    divergence = Divergence(seq: recorded[i].seq, domain: name, field: "checkpoint",
-                                            recorded: "\(c.reason.rawValue) at logical time \(c.logicalTime)", replayed: "none (the domain stopped before it)")
-                    break
-                } else {
-                    // Past the end of a truncated record, the replay goes on where the record stops.
-                    if file.truncatedAfter != nil { break }
-                    let c = mine[i]
-                    divergence = Divergence(seq: recorded.last?.seq ?? 0, domain: name, field: "checkpoint",
-                                            recorded: "none after this", replayed: "\(c.reason.rawValue) at logical time \(c.logicalTime)")
-                    break
-                }
-            }
-            if var d = divergence {
-                if let image = plan.images[name], changedImages.contains(image) { d.imageNote = "guest image builtin:\(image) changed since the recording" }
-                if first == nil || d.seq < first!.seq { first = d }
-            }
-        }
-        report.divergence = first
-        return report
+        let session = try ReplaySession(file, options: options)
+        while session.applyNext() {}
+        return session.finish()
     }
 
     /// Runs one recorded command; nil if it was not run, else whether it succeeded.
-    private static func run(_ step: Plan.Step, _ executor: Executor, _ report: inout ReplayReport) -> Bool? {
+    static func run(_ step: Plan.Step, _ executor: Executor, _ report: inout ReplayReport) -> Bool? {
         do {
             _ = try executor.run(step.command)
             return true
@@ -196,7 +86,7 @@ public enum Replayer {
 
     /// Compares the header's image and config hashes with what this xkv has; returns the
     /// changed images (refusing them unless `allowChange`).
-    private static func checkImages(_ file: RecordFile, allowChange: Bool, notes: inout [String]) throws(RecordError) -> Set<String> {
+    static func checkImages(_ file: RecordFile, allowChange: Bool, notes: inout [String]) throws(RecordError) -> Set<String> {
         var recorded: [(String, String)] = []
         for (name, hash) in file.header["images"]?.objectPairs ?? [] { if let h = hash.stringValue { recorded.append((name, h)) } }
         for event in file.events where event["type"]?.stringValue == "image" {
@@ -232,6 +122,8 @@ public enum Replayer {
 struct Plan {
     struct Step {
         var seq: Int
+        /// When the record has it (Unix seconds).
+        var wall: Double
         var text: String
         var command: SessionCommand
         var domain: String?
@@ -242,6 +134,8 @@ struct Plan {
         var pauseLastsToEnd = false
         /// Console keystrokes to `domain` (an `input` event; `command` is then unused).
         var input: [UInt8]?
+        /// A pace point (playback): hold `domain` at this logical time (`command` is unused).
+        var progress: UInt64?
     }
 
     struct Instance {
@@ -264,13 +158,26 @@ struct Plan {
     /// still alive there before ending them, as the recording's exit did).
     var liveAtEnd: [(String, UInt64)] = []
 
-    init(_ file: RecordFile) throws(RecordError) {
+    /// Wall time of the record's first and last event (Unix seconds).
+    var startWall = 0.0
+    var endWall = 0.0
+    /// With `pace`: the first logical time each instance (by index) is held at after its create.
+    var firstProgress: [Int: UInt64] = [:]
+
+    /// `pace`: add a step for the checkpoints of exact domains (one every 50 ms of recorded
+    /// time, and each instance's last), so a playback can hold each domain where the record had
+    /// it at that time.
+    init(_ file: RecordFile, pace: Bool = false) throws(RecordError) {
         let base = file.header["script"]?.stringValue.map { ($0 as NSString).deletingLastPathComponent }
+        var pacePoints: [Step] = []
+        startWall = file.events.first?["wall"]?.doubleValue ?? 0
+        endWall = file.events.last?["wall"]?.doubleValue ?? startWall
         var current: [String: Int] = [:]
         var pauses: [String: Int] = [:]   // domain -> index of its open pause step
         var lastValues: [String: [UInt64]] = [:]   // "domain/vcpu" -> its last checkpoint's values
         for event in file.events {
             let seq = Int(event["seq"]?.intValue ?? 0)
+            let wall = event["wall"]?.doubleValue ?? startWall
             switch event["type"]?.stringValue {
             case "command":
                 guard let text = event["text"]?.stringValue else { throw RecordError("\(file.path): record \(seq): command without text") }
@@ -306,7 +213,7 @@ struct Plan {
                 case .counters(let d), .sched(let d, _, _): domain = d
                 default: break
                 }
-                steps.append(Step(seq: seq, text: text, command: command, domain: domain,
+                steps.append(Step(seq: seq, wall: wall, text: text, command: command, domain: domain,
                                   instance: domain.flatMap { current[$0] } ?? -1, failedWhenRecorded: event["error"] != nil))
             case "checkpoint":
                 guard let name = event["domain"]?.stringValue, let reasonText = event["reason"]?.stringValue,
@@ -333,7 +240,13 @@ struct Plan {
                 }
                 let checkpoint = Checkpoint(domain: name, logicalTime: UInt64(logical), reason: reason, vcpu: vcpu, values: values, memory: memory)
                 checkpoints[name, default: []].append((seq, checkpoint))
-                if let index = current[name], !instances[index].ended { instances[index].lastCheckpoint = UInt64(logical) }
+                if let index = current[name], !instances[index].ended {
+                    instances[index].lastCheckpoint = UInt64(logical)
+                    if pace && reason != .end {
+                        pacePoints.append(Step(seq: seq, wall: wall, text: "\(name) \(reason.rawValue) at logical time \(logical)", command: .info,
+                                               domain: name, instance: index, failedWhenRecorded: false, progress: UInt64(logical)))
+                    }
+                }
                 if reason == .end, let index = current[name], !instances[index].ended {
                     instances[index].end = UInt64(logical)
                     instances[index].ended = true
@@ -346,7 +259,7 @@ struct Plan {
                 // Keystrokes reach the guest whenever it looks, not at an exit: its run can no
                 // longer be expected to repeat exactly.
                 if notExactReason[name] == nil { notExactReason[name] = "takes console input" }
-                steps.append(Step(seq: seq, text: "console input", command: .info, domain: name,
+                steps.append(Step(seq: seq, wall: wall, text: "console input", command: .info, domain: name,
                                   instance: current[name] ?? -1, failedWhenRecorded: false, input: bytes))
             default:
                 continue   // image events were checked; frames are the console's
@@ -359,6 +272,27 @@ struct Plan {
         for (name, index) in current.sorted(by: { $0.value < $1.value }) {
             if let end = instances[index].end { liveAtEnd.append((name, end)) }
         }
+        guard pace else { return }
+        // Thin the pace points: holding and releasing a domain costs a schedule, so one every
+        // 50 ms of recorded time (and each instance's last) is enough to follow the record.
+        var kept: [Step] = []
+        var lastKept: [Int: Double] = [:]
+        for (i, point) in pacePoints.enumerated() where instances[point.instance].end != nil {
+            let isLast = !pacePoints[(i + 1)...].contains { $0.instance == point.instance }
+            guard isLast || point.wall >= (lastKept[point.instance] ?? -.infinity) + 0.05 else { continue }
+            lastKept[point.instance] = point.wall
+            kept.append(point)
+            if firstProgress[point.instance] == nil { firstProgress[point.instance] = 0 }
+        }
+        var merged: [Step] = []
+        merged.reserveCapacity(steps.count + kept.count)
+        var k = 0
+        for step in steps {
+            while k < kept.count && kept[k].seq < step.seq { merged.append(kept[k]); k += 1 }
+            merged.append(step)
+        }
+        merged.append(contentsOf: kept[k...])
+        steps = merged
     }
 
     /// The logical time to halt `name` at, for the instance a step touches.
