@@ -111,6 +111,81 @@ struct RecordReplayTests {
         #expect(report.checkpointsEqual == file.events.filter { $0["type"]?.stringValue == "checkpoint" }.count)
     }
 
+    /// SplitMix64: a seeded generator, so a failing mutation can be found again.
+    struct SeededRandom: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9e37_79b9_7f4a_7c15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test("hostile records (valid checksums, bad values) are refused or planned, never a trap")
+    func hostileRecords() throws {
+        let path = try Self.record("""
+            create name=h kernel=builtin:pv64 memory=16 cmdline="hypercalls=30 syscalls=10" on_poweroff=preserve
+            pause h
+            unpause h
+            wait h shutdown
+            """)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let original = try Self.lines(path).filter { !$0.isEmpty }
+        // A frame event too, as a console recording has them.
+        var frame = JSONBytes()
+        frame.open()
+        frame.key("seq"); frame.uint(UInt64(original.count))
+        frame.key("type"); frame.string("frame")
+        frame.key("wall"); frame.uint(1)
+        frame.key("columns"); frame.uint(4)
+        frame.key("rows"); frame.uint(2)
+        frame.key("full"); frame.raw("true")
+        frame.key("lines"); frame.raw(#"[[0,"ab  ","aaaa"],[1,"cd  ","abab"]]"#)
+        frame.key("cursor"); frame.raw("[1,1]")
+        frame.key("digest"); frame.string(String(RecordedFrame.digest(texts: ["ab  ", "cd  "], roles: ["aaaa", "abab"]), radix: 16))
+        frame.close()
+        let base = original + [Array(RecordFormat.frame(frame.bytes).dropLast())]
+        let parsed = try RecordFile.parse(Array(base.joined(separator: [0x0a])) + [0x0a], path: "base")
+        var screen = ReplayedScreen()
+        #expect(try screen.apply(try #require(parsed.events.last), seq: original.count) == [0, 1])
+
+        let numbers = ["-1", "-9223372036854775808", "9223372036854775807", "18446744073709551616", "1e308", "-0.5", "4096", "65536"]
+        let strings = [#""""#, #""\u0000""#, #""ffffffffffffffffffff""#, #""0=zz""#, #""99=1 -1=2""#, #""create""#, #""\ud800""#,
+                       "\"" + String(repeating: "x", count: 5000) + "\""]
+        var rng = SeededRandom(state: 0x5eed)
+        var refused = 0, planned = 0
+        for round in 0..<400 {
+            var lines = base
+            let victim = Int.random(in: 0..<lines.count, using: &rng)
+            let tab = lines[victim].lastIndex(of: 0x09) ?? lines[victim].count
+            var json = String(decoding: lines[victim][..<tab], as: UTF8.self)
+            switch round % 4 {
+            case 0:   // a number replaced
+                let ranges = json.ranges(of: /[:\[,]-?\d+(\.\d+)?/)
+                if let r = ranges.randomElement(using: &rng) {
+                    json.replaceSubrange(json.index(after: r.lowerBound)..<r.upperBound, with: numbers.randomElement(using: &rng)!)
+                }
+            case 1:   // a string replaced
+                let ranges = json.ranges(of: /"[^"]*"/)
+                if !ranges.isEmpty { json.replaceSubrange(ranges.randomElement(using: &rng)!, with: strings.randomElement(using: &rng)!) }
+            case 2:   // nested without end
+                json = String(repeating: "[", count: 100_000) + json
+            default:  // a key dropped
+                let ranges = json.ranges(of: /,"[a-z_]+":("[^"]*"|[^,}]*)/)
+                if !ranges.isEmpty { json.removeSubrange(ranges.randomElement(using: &rng)!) }
+            }
+            lines[victim] = Array(RecordFormat.frame(Array(json.utf8)).dropLast())
+            let bytes = Array(lines.joined(separator: [0x0a])) + [0x0a]
+            guard let file = try? RecordFile.parse(bytes, path: "hostile-\(round)") else { refused += 1; continue }
+            if (try? Plan(file, pace: round % 2 == 0)) != nil { planned += 1 } else { refused += 1 }
+            var screen = ReplayedScreen()
+            for event in file.events where event["type"]?.stringValue == "frame" { _ = try? screen.apply(event, seq: 0) }
+        }
+        #expect(refused > 0 && planned > 0, "refused \(refused), planned \(planned)")
+    }
+
     @Test("a flipped byte inside a record is a checksum failure at that record")
     func flippedByte() throws {
         let path = try Self.record(Self.randomScript())

@@ -24,7 +24,8 @@ public enum AsciicastExport {
         }
         let start = first["wall"]?.doubleValue ?? 0
         var width = Int(first["columns"]?.intValue ?? 80), height = Int(first["rows"]?.intValue ?? 24)
-        if let t = file.header["terminal"], let c = t["columns"]?.intValue, let r = t["rows"]?.intValue { width = Int(c); height = Int(r) }
+        if let t = file.header["terminal"], let c = t["columns"]?.intValue, let r = t["rows"]?.intValue, (1...4096).contains(c),
+           (1...4096).contains(r) { width = Int(c); height = Int(r) }
         var lines: [String] = [
             JSON.object([("version", .int(2)), ("width", .int(Int64(width))), ("height", .int(Int64(height))),
                          ("timestamp", .int(Int64(start))), ("title", .string("xkv session \((file.path as NSString).lastPathComponent)")),

@@ -5,6 +5,10 @@ struct JSONParser {
 
     private let bytes: [UInt8]
     private var i = 0
+    /// Objects and arrays open now. A record's JSON is never deeper than 4; the limit keeps a
+    /// hostile line from recursing the stack away.
+    private var depth = 0
+    static let maxDepth = 64
 
     static func parse<C: Collection>(_ text: C) throws(Failure) -> JSON where C.Element == UInt8 {
         var parser = JSONParser(bytes: Array(text))
@@ -24,8 +28,11 @@ struct JSONParser {
         skipSpace()
         guard i < bytes.count else { throw Failure(message: "unexpected end") }
         switch bytes[i] {
-        case 0x7b: return try object()
-        case 0x5b: return try array()
+        case 0x7b, 0x5b:
+            guard depth < Self.maxDepth else { throw Failure(message: "nested deeper than \(Self.maxDepth) at byte \(i)") }
+            depth += 1
+            defer { depth -= 1 }
+            return bytes[i] == 0x7b ? try object() : try array()
         case 0x22: return .string(try string())
         case 0x74: try literal("true"); return .bool(true)
         case 0x66: try literal("false"); return .bool(false)

@@ -87,7 +87,8 @@ public struct ReplayedScreen: Sendable {
             roles[Int(y)] = role
             touched.append(Int(y))
         }
-        if let c = event["cursor"]?.arrayValue, c.count == 2, let x = c[0].intValue, let y = c[1].intValue {
+        if let c = event["cursor"]?.arrayValue, c.count == 2, let x = c[0].intValue, let y = c[1].intValue,
+           x >= 0, y >= 0, x < columns, y < rows {
             cursor = (Int(x), Int(y))
         } else {
             cursor = nil

@@ -170,14 +170,14 @@ struct Plan {
     init(_ file: RecordFile, pace: Bool = false) throws(RecordError) {
         let base = file.header["script"]?.stringValue.map { ($0 as NSString).deletingLastPathComponent }
         var pacePoints: [Step] = []
-        startWall = file.events.first?["wall"]?.doubleValue ?? 0
-        endWall = file.events.last?["wall"]?.doubleValue ?? startWall
+        startWall = file.events.first?["wall"]?.doubleValue.flatMap { $0.isFinite ? $0 : nil } ?? 0
+        endWall = file.events.last?["wall"]?.doubleValue.flatMap { $0.isFinite ? $0 : nil } ?? startWall
         var current: [String: Int] = [:]
         var pauses: [String: Int] = [:]   // domain -> index of its open pause step
         var lastValues: [String: [UInt64]] = [:]   // "domain/vcpu" -> its last checkpoint's values
         for event in file.events {
             let seq = Int(event["seq"]?.intValue ?? 0)
-            let wall = event["wall"]?.doubleValue ?? startWall
+            let wall = event["wall"]?.doubleValue.flatMap { $0.isFinite ? $0 : nil } ?? startWall
             switch event["type"]?.stringValue {
             case "command":
                 guard let text = event["text"]?.stringValue else { throw RecordError("\(file.path): record \(seq): command without text") }
@@ -217,11 +217,15 @@ struct Plan {
                                   instance: domain.flatMap { current[$0] } ?? -1, failedWhenRecorded: event["error"] != nil))
             case "checkpoint":
                 guard let name = event["domain"]?.stringValue, let reasonText = event["reason"]?.stringValue,
-                      let logical = event["logical"]?.intValue else { throw RecordError("\(file.path): record \(seq): incomplete checkpoint") }
+                      let signedLogical = event["logical"]?.intValue, signedLogical >= 0 else {
+                    throw RecordError("\(file.path): record \(seq): incomplete checkpoint")
+                }
+                let logical = UInt64(signedLogical)
                 guard let reason = Checkpoint.Reason(rawValue: reasonText) else {
                     throw RecordError("\(file.path): record \(seq): unknown checkpoint reason '\(reasonText)'")
                 }
                 let vcpu = event["vcpu"]?.intValue.map(Int.init)
+                if let vcpu, vcpu < 0 || vcpu > 4096 { throw RecordError("\(file.path): record \(seq): bad vcpu \(vcpu)") }
                 let key = "\(name)/\(vcpu ?? -1)"
                 let width = vcpu == nil ? Checkpoint.counterNames.count : Checkpoint.vcpuNames.count
                 var values = lastValues[key] ?? [UInt64](repeating: 0, count: width)
@@ -238,17 +242,17 @@ struct Plan {
                     guard let m = UInt64(text, radix: 16) else { throw RecordError("\(file.path): record \(seq): bad memory digest") }
                     memory = m
                 }
-                let checkpoint = Checkpoint(domain: name, logicalTime: UInt64(logical), reason: reason, vcpu: vcpu, values: values, memory: memory)
+                let checkpoint = Checkpoint(domain: name, logicalTime: logical, reason: reason, vcpu: vcpu, values: values, memory: memory)
                 checkpoints[name, default: []].append((seq, checkpoint))
                 if let index = current[name], !instances[index].ended {
-                    instances[index].lastCheckpoint = UInt64(logical)
+                    instances[index].lastCheckpoint = logical
                     if pace && reason != .end {
                         pacePoints.append(Step(seq: seq, wall: wall, text: "\(name) \(reason.rawValue) at logical time \(logical)", command: .info,
-                                               domain: name, instance: index, failedWhenRecorded: false, progress: UInt64(logical)))
+                                               domain: name, instance: index, failedWhenRecorded: false, progress: logical))
                     }
                 }
                 if reason == .end, let index = current[name], !instances[index].ended {
-                    instances[index].end = UInt64(logical)
+                    instances[index].end = logical
                     instances[index].ended = true
                     if let open = pauses[name] { steps[open].pauseLastsToEnd = true }
                     pauses[name] = nil
