@@ -144,6 +144,9 @@ struct XKV {
             if let note = record.truncationNote { print(note) }
             let report = try Replayer.replay(record, options: ReplayOptions(allowImageChange: allowImageChange, pcpus: pcpus))
             for note in report.notes where note != record.truncationNote { print("note: " + note) }
+            if report.preemptionsRecorded > 0 {
+                print("the recording was preempted by the scheduler's timer \(report.preemptionsRecorded) times; exact domains do not depend on where")
+            }
             if report.succeeded {
                 print(report.verdict)
                 return 0

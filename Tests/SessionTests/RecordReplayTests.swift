@@ -34,9 +34,9 @@ struct RecordReplayTests {
     }
 
     /// Records `script` to a new file; returns its path.
-    static func record(_ script: String) throws -> String {
+    static func record(_ script: String, pcpus: Int? = nil) throws -> String {
         let path = temporaryPath("session.rec")
-        let engine = try Engine()
+        let engine = try Engine(pcpus: pcpus)
         var errors: [String] = []
         _ = try ScriptRunner(keepGoing: true).runRecording(script, file: "test.xkv", engine: engine, to: path,
                                                            output: { _ in }, errors: { errors.append($0) })
@@ -63,7 +63,8 @@ struct RecordReplayTests {
     @Test("a recorded session with random workloads replays with every checkpoint equal")
     func replaysExactly() throws {
         let script = Self.randomScript()
-        let path = try Self.record(script)
+        // Recorded on one pCPU (the timer preempts), replayed on one per host core.
+        let path = try Self.record(script, pcpus: 1)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let file = try RecordFile.load(path: path)
         #expect(file.truncatedAfter == nil)
@@ -81,6 +82,9 @@ struct RecordReplayTests {
         #expect(report.checkpointsEqual == recorded)
         #expect(report.verdict == "replay: \(recorded) checkpoints equal across 4 domains; exact: w64, w32, spin, loop")
         #expect(report.notes.isEmpty, "\(report.notes)")
+        let preemptions = file.events.filter { $0["type"]?.stringValue == "preempt" }.count
+        #expect(preemptions > 0, "two never-ending domains on one pCPU are preempted by the timer")
+        #expect(report.preemptionsRecorded == preemptions)
     }
 
     @Test("a paced replay (the console's playback) holds domains where the record had them; a seek stops a domain exactly at a checkpoint")

@@ -104,6 +104,7 @@ public final class ConsoleApp {
         engine.shutdownAll()
         if let recorder {
             engine.checkpointObserver = nil
+            engine.preemptionObserver = nil
             engine.gateObserver = nil
             if let error = recorder.close() {
                 FileHandle.standardError.write(Data("xkv: \(error.message)\n".utf8))

@@ -58,6 +58,8 @@ public final class Domain: @unchecked Sendable {
     let burned = Atomic<UInt64>(0)
     /// Told of each checkpoint (record/replay); called on the vCPU's thread.
     var checkpointObserver: (@Sendable (Checkpoint) -> Void)?
+    /// Told when the timer preempts one of its vCPUs (record/replay); on the vCPU's thread.
+    var preemptionObserver: (@Sendable (String, Int, UInt64) -> Void)?
     /// Replay: park the domain (as paused) when its logical time reaches this value.
     let haltAt = Atomic<UInt64>(UInt64.max)
     /// Hypercall checkpoints so far; every `memoryDigestInterval`-th carries a memory digest.

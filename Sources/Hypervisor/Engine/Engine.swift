@@ -35,6 +35,9 @@ public final class Engine: @unchecked Sendable {
     /// Called with every domain checkpoint (see `Checkpoint`), on the thread that took it.
     /// Set before creating domains.
     public var checkpointObserver: (@Sendable (Checkpoint) -> Void)?
+    /// Called when the scheduler's timer takes a vCPU off its pCPU (domain, vCPU, the domain's
+    /// logical time then), on the vCPU's thread. Set before creating domains.
+    public var preemptionObserver: (@Sendable (_ domain: String, _ vcpu: Int, _ logicalTime: UInt64) -> Void)?
 
     /// Replay: parks `name` (as paused) when its logical time reaches `logicalTime`, so a recorded
     /// command can be applied at exactly the point it was. `unpause` lets it run on.
@@ -304,6 +307,7 @@ public final class Engine: @unchecked Sendable {
     private func start(_ domain: Domain) {
         domain.log = { [weak self] in self?.record($0) }
         domain.checkpointObserver = checkpointObserver
+        domain.preemptionObserver = preemptionObserver
         domain.onHalt = { [weak self] _ in self?.notifyChanged() }
         domain.onStop = { [weak self] stopped in
             self?.reaper.async { [weak self] in _ = try? self?.execute(.lifecycleAction(domainID: stopped.id)) }

@@ -29,7 +29,10 @@ extension PVVCPU {
                 domain.onHalt?(domain)
                 return .paused
             }
-            if preemptRequested.exchange(false, ordering: .acquiringAndReleasing) { return .preempted }
+            if preemptRequested.exchange(false, ordering: .acquiringAndReleasing) {
+                domain.preemptionObserver?(domain.name, id, domain.logicalTime)
+                return .preempted
+            }
             if yieldRequested {
                 yieldRequested = false
                 return .yielded

@@ -42,6 +42,9 @@ import Hypervisor
 ///                                         `counterNames` for end); values start at zero
 ///     {"seq":N,"type":"input","wall":W,"logical":L,"domain":"a","bytes":"<hex>"}
 ///                                         outside input to a guest (console keystrokes)
+///     {"seq":N,"type":"preempt","wall":W,"logical":L,"domain":"a","vcpu":0}
+///                                         the scheduler's timer took the vCPU off its pCPU
+///                                         (exact domains do not depend on it; kept as evidence)
 ///     {"seq":N,"type":"image","wall":W,"logical":L,"name":"pv32","sha256":"..."}
 ///     {"seq":N,"type":"frame","wall":W,"logical":L,"columns":C,"rows":R,"full":true,
 ///      "lines":[[y,"text","roles"],...],"cursor":[x,y]|null,"digest":"<hex>"}

@@ -14,6 +14,7 @@ extension ScriptRunner {
         let failures = runner.run(text, file: file, executor: Executor(engine: engine), output: output, errors: errors)
         engine.shutdownAll()
         engine.checkpointObserver = nil
+        engine.preemptionObserver = nil
         engine.gateObserver = nil
         if let error = recorder.close() { throw error }
         return failures

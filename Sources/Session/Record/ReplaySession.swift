@@ -58,6 +58,7 @@ public final class ReplaySession: @unchecked Sendable {
         changedImages = try Replayer.checkImages(file, allowChange: options.allowImageChange, notes: &report.notes)
         plan = try Plan(file, pace: pace)
         report.domains = plan.domainNames
+        report.preemptionsRecorded = plan.preemptions
         for name in plan.domainNames {
             if let why = plan.notExactReason[name] { report.notExact.append((name, why)) } else { report.exact.append(name) }
         }

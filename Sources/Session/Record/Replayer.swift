@@ -46,6 +46,9 @@ public struct ReplayReport: Sendable {
     /// Domains replayed command-for-command only, with why.
     public var notExact: [(name: String, why: String)] = []
     public var divergence: Divergence?
+    /// Timer preemptions in the record: the schedule it ran under, which exact domains do not
+    /// depend on (the replay runs under its own).
+    public var preemptionsRecorded = 0
     /// Things worth saying that are not divergences (a truncated record, a command that failed).
     public var notes: [String] = []
 
@@ -161,6 +164,8 @@ struct Plan {
     /// Wall time of the record's first and last event (Unix seconds).
     var startWall = 0.0
     var endWall = 0.0
+    /// Timer preemptions the recording had (outside events exact domains do not depend on).
+    var preemptions = 0
     /// With `pace`: the first logical time each instance (by index) is held at after its create.
     var firstProgress: [Int: UInt64] = [:]
 
@@ -265,6 +270,8 @@ struct Plan {
                 if notExactReason[name] == nil { notExactReason[name] = "takes console input" }
                 steps.append(Step(seq: seq, wall: wall, text: "console input", command: .info, domain: name,
                                   instance: current[name] ?? -1, failedWhenRecorded: false, input: bytes))
+            case "preempt":
+                preemptions += 1
             default:
                 continue   // image events were checked; frames are the console's
             }

@@ -100,6 +100,7 @@ public final class SessionRecorder: Sendable {
         writeHeader(header, engine: engine)
         engine.gateObserver = { [weak self] record in self?.gate(record) }
         engine.checkpointObserver = { [weak self] checkpoint in self?.checkpoint(checkpoint) }
+        engine.preemptionObserver = { [weak self] domain, vcpu, logical in self?.preemption(domain, vcpu: vcpu, logical: logical) }
     }
 
     /// Stops recording (later events are dropped) and closes the file; returns the first write
@@ -244,6 +245,16 @@ public final class SessionRecorder: Sendable {
             line.frame()
             if let error = s.writer.commit(line.count), s.writeError == nil { s.writeError = error }
         }
+    }
+
+    /// The scheduler's timer took a vCPU off its pCPU: an outside event. Exact domains do not
+    /// depend on where it fell (their logical time counts only exits the guest caused); the
+    /// record keeps it so a reader can see the schedule the recording ran under.
+    private func preemption(_ domain: String, vcpu: Int, logical: UInt64) {
+        var json = begin("preempt", logical: logical)
+        json.key("domain"); json.string(domain)
+        json.key("vcpu"); json.int(vcpu)
+        emit(json)
     }
 
     /// A frame of the console's screen (`RecordedFrame`), stamped with the engine's logical time.
