@@ -190,6 +190,31 @@ struct RecordReplayTests {
         #expect(refused > 0 && planned > 0, "refused \(refused), planned \(planned)")
     }
 
+    @Test("a domain restarted by on_crash=restart replays exactly, every incarnation")
+    func restarts() throws {
+        let path = Self.temporaryPath("restart.rec")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let engine = try Engine()
+        let recorder = try SessionRecorder(path: path)
+        recorder.attach(to: engine, header: RecordHeader(images: ["pv64"]))
+        let line = #"create name=phoenix kernel=builtin:pv64 memory=16 cmdline="hypercalls=25 crash" on_crash=restart"#
+        let command = recorder.seeded(try #require(try CommandParser().parse(line: line)))
+        _ = try recorder.recording(text: line, source: .script, command) { () throws(CommandError) in try Executor(engine: engine).run(command) }
+        let gaveUp = engine.waitUntil(timeout: 30) { s in s.events.contains { $0.message.contains("not restarting again") } }
+        #expect(gaveUp)
+        engine.shutdownAll()
+        engine.checkpointObserver = nil
+        engine.gateObserver = nil
+        recorder.close()
+
+        let file = try RecordFile.load(path: path)
+        let ends = file.events.filter { $0["reason"]?.stringValue == "end" }.count
+        #expect(ends >= 2, "every incarnation ends")
+        let report = try Replayer.replay(file)
+        #expect(report.succeeded, "\(report.verdict) \(report.notes)")
+        #expect(report.checkpointsEqual == file.events.filter { $0["type"]?.stringValue == "checkpoint" }.count)
+    }
+
     @Test("a flipped byte inside a record is a checksum failure at that record")
     func flippedByte() throws {
         let path = try Self.record(Self.randomScript())

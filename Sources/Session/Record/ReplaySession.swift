@@ -215,6 +215,13 @@ public final class ReplaySession: @unchecked Sendable {
     public func finish() -> ReplayReport {
         if let finished { return finished }
         while applyNext() {}
+        // What happens after the last command without one (a domain restarted by on_crash, a
+        // poweroff's destroy) comes in its own time: wait for every checkpoint the record has of
+        // each exact domain, but the end its final shutdown makes (the same whoever ends it).
+        let wanted = report.exact.map { ($0, max(0, (plan.checkpoints[$0]?.count ?? 0) - 1)) }
+        _ = engine.waitUntil(timeout: options.reachTimeout) { _ in
+            live.withLock { l in l.divergence != nil || wanted.allSatisfy { (l.replayed[$0.0]?.count ?? 0) >= $0.1 } }
+        }
         // Domains still alive when the recording ended were ended by xkv's exit there.
         let alive = Set(engine.snapshot().domains.map(\.name))
         for (name, end) in plan.liveAtEnd where alive.contains(name) {
