@@ -31,6 +31,10 @@ import Hypervisor
 ///      "domain":"a","uuid":"..."}        text as the script had it; source script|console|hotkey;
 ///                                         domain for commands that touch one; uuid for create;
 ///                                         "error" for a query that failed when recorded
+///                                         "asynchronous" on a create whose domain cannot
+///                                         replay exactly, with why (it reads the TSC, has
+///                                         several vCPUs, is HVM); a domain sent console input
+///                                         is marked by its input events
 ///     {"seq":N,"type":"checkpoint","wall":W,"logical":L,"domain":"a","reason":"hypercall",
 ///      "vcpu":0,"memory":"<hex>","set":"0=ffffffff80001234 2=1a 18=7"}
 ///                                         reason hypercall|exit|shutdown|crash|end; vcpu absent

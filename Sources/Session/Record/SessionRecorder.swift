@@ -173,10 +173,13 @@ public final class SessionRecorder: Sendable {
             s.pendingWritten = true
             return p
         }
-        var uuid: String?
-        if case .create(let config) = record.command { uuid = config.uuid?.description }
+        var uuid: String?, asynchronous: String?
+        if case .create(let config) = record.command {
+            uuid = config.uuid?.description
+            asynchronous = Plan.notExact(config)
+        }
         writeCommand(text: pending?.text ?? Self.reconstructed(record.command), source: pending?.source ?? .console, domain: domain,
-                     uuid: uuid ?? pending?.uuid, logical: record.logicalTime, error: nil)
+                     uuid: uuid ?? pending?.uuid, logical: record.logicalTime, error: nil, asynchronous: asynchronous)
     }
 
     /// A checkpoint, formatted straight into the record's pages (it is taken on the vCPU's
@@ -283,13 +286,15 @@ public final class SessionRecorder: Sendable {
         emit(json)
     }
 
-    private func writeCommand(text: String, source: CommandSource, domain: String?, uuid: String?, logical: UInt64, error: String?) {
+    private func writeCommand(text: String, source: CommandSource, domain: String?, uuid: String?, logical: UInt64, error: String?,
+                              asynchronous: String? = nil) {
         var json = begin("command", logical: logical)
         json.key("text"); json.string(text)
         json.key("source"); json.string(source.rawValue)
         if let domain { json.key("domain"); json.string(domain) }
         if let uuid { json.key("uuid"); json.string(uuid) }
         if let error { json.key("error"); json.string(error) }
+        if let asynchronous { json.key("asynchronous"); json.string(asynchronous) }
         emit(json)
     }
 
