@@ -215,6 +215,29 @@ struct RecordReplayTests {
         #expect(report.checkpointsEqual == file.events.filter { $0["type"]?.stringValue == "checkpoint" }.count)
     }
 
+    @Test("a domain destroyed right after its create, and a blocked domain paused and unpaused, replay exactly")
+    func earlyDestroyAndBlockedPause() throws {
+        let script = """
+            create name=brief kernel=builtin:pv64 memory=16 cmdline="syscalls=forever"
+            destroy brief
+            create name=sleeper kernel=builtin:pv64 memory=16 cmdline="hypercalls=20 idle"
+            wait sleeper blocked
+            pause sleeper
+            unpause sleeper
+            wait sleeper blocked
+            counters sleeper
+            destroy sleeper
+            """
+        let path = try Self.record(script)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let file = try RecordFile.load(path: path)
+        let report = try Replayer.replay(file, options: ReplayOptions(reachTimeout: 20))
+        #expect(report.succeeded, "\(report.verdict)\n\(report.notes)")
+        #expect(report.notes.isEmpty, "\(report.notes)")
+        #expect(report.exact == ["brief", "sleeper"])
+        #expect(report.checkpointsEqual == file.events.filter { $0["type"]?.stringValue == "checkpoint" }.count)
+    }
+
     @Test("a flipped byte inside a record is a checksum failure at that record")
     func flippedByte() throws {
         let path = try Self.record(Self.randomScript())

@@ -103,9 +103,6 @@ public final class ConsoleApp {
         }
         engine.shutdownAll()
         if let recorder {
-            engine.checkpointObserver = nil
-            engine.preemptionObserver = nil
-            engine.gateObserver = nil
             if let error = recorder.close() {
                 FileHandle.standardError.write(Data("xkv: \(error.message)\n".utf8))
                 return status == 0 ? 1 : status
@@ -216,18 +213,23 @@ public final class ConsoleApp {
             case .quit: return true
             case .redraw: terminal.invalidate()
             case .commandLine(let line): if commandLine(line, terminal) { return true }
-            case .run(let command): submit(command, label: Self.label(command), source: .hotkey)
+            case .run(let command):
+                // The keymap refuses these during a playback; the record drives the domains.
+                guard options.playback == nil else { break }
+                submit(command, label: Self.label(command), source: .hotkey)
             case .playback(let action):
                 guard let playback = options.playback else { break }
                 let outcome = playback.perform(action)
                 view.status = StatusMessage(outcome.message, kind: outcome.error ? .error : .info, time: Self.monotonic())
-            case .consoleInput(let domain, let bytes):
+            case .consoleInput(let domain, let bytes) where options.playback == nil:
                 let engine = self.engine
                 runner.submit("console input") { post in
                     do throws(DomainError) { try engine.execute(.consoleInput(domain: domain, bytes: bytes)) } catch {
                         post(.failure(label: "console input to \(domain)", message: error.description))
                     }
                 }
+            case .consoleInput:
+                break   // a playback's domains take only the record's input
             }
         }
         return false

@@ -28,6 +28,9 @@ public final class PlaybackDriver: @unchecked Sendable {
     }
     private let control = Mutex(Control())
     private let signal = NSCondition()
+    /// Bumped (under `signal`) by every `poke`, so a poke between deciding to wait and waiting
+    /// is not lost.
+    private var pokes = 0
     private var thread: Thread?
     private let done = DispatchSemaphore(value: 0)
 
@@ -50,6 +53,7 @@ public final class PlaybackDriver: @unchecked Sendable {
     @discardableResult
     public func stop() -> ReplayReport? {
         control.withLock { $0.stop = true }
+        session.cancel()
         poke()
         if thread != nil { done.wait() }
         thread = nil
@@ -104,6 +108,7 @@ public final class PlaybackDriver: @unchecked Sendable {
 
     private func poke() {
         signal.lock()
+        pokes += 1
         signal.broadcast()
         signal.unlock()
     }
@@ -112,6 +117,9 @@ public final class PlaybackDriver: @unchecked Sendable {
         defer { done.signal() }
         var last = Self.monotonic()
         while true {
+            signal.lock()
+            let seen = pokes
+            signal.unlock()
             enum Next { case apply, hold(ReplaySession.SeekTarget), wait(Double), finish, stop }
             let next = control.withLock { c -> Next in
                 let now = Self.monotonic()
@@ -147,7 +155,7 @@ public final class PlaybackDriver: @unchecked Sendable {
                 session.hold(target.domain, at: target.logicalTime)
             case .wait(let seconds):
                 signal.lock()
-                _ = signal.wait(until: Date().addingTimeInterval(seconds))
+                if pokes == seen { _ = signal.wait(until: Date().addingTimeInterval(seconds)) }
                 signal.unlock()
             case .finish:
                 let report = session.finish()

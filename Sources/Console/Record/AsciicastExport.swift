@@ -22,13 +22,13 @@ public enum AsciicastExport {
         guard let first = frameEvents.first else {
             throw RecordError("\(file.path): no screen frames to export: only console recordings (`xkv --record FILE`) have them")
         }
-        let start = first["wall"]?.doubleValue ?? 0
+        let start = first["wall"]?.doubleValue.flatMap { $0.isFinite ? $0 : nil } ?? 0
         var width = Int(first["columns"]?.intValue ?? 80), height = Int(first["rows"]?.intValue ?? 24)
         if let t = file.header["terminal"], let c = t["columns"]?.intValue, let r = t["rows"]?.intValue, (1...4096).contains(c),
            (1...4096).contains(r) { width = Int(c); height = Int(r) }
         var lines: [String] = [
             JSON.object([("version", .int(2)), ("width", .int(Int64(width))), ("height", .int(Int64(height))),
-                         ("timestamp", .int(Int64(start))), ("title", .string("xkv session \((file.path as NSString).lastPathComponent)")),
+                         ("timestamp", .int(Int64(exactly: start.rounded(.down)) ?? 0)), ("title", .string("xkv session \((file.path as NSString).lastPathComponent)")),
                          ("env", .object([("TERM", .string("xterm-256color"))]))]).rendered,
         ]
         var screen = ReplayedScreen()
@@ -36,7 +36,8 @@ public enum AsciicastExport {
         let sgr = StyleRole.allCases.map { Self.sgr(theme.style($0), monochrome: theme.monochrome) }
         for event in frameEvents {
             let seq = Int(event["seq"]?.intValue ?? 0)
-            let time = max(0, (event["wall"]?.doubleValue ?? start) - start)
+            let wall = event["wall"]?.doubleValue.flatMap { $0.isFinite ? $0 : nil } ?? start
+            let time = max(0, wall - start)
             let stamp = JSON.double((time * 1_000_000).rounded() / 1_000_000).rendered
             let before = (screen.columns, screen.rows)
             let rows = try screen.apply(event, seq: seq)

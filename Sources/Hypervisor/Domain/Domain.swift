@@ -205,10 +205,22 @@ public final class Domain: @unchecked Sendable {
     func setPaused(_ paused: Bool) {
         lifecycle.withLock { $0.paused = paused; $0.heldAtHalt = false }
         if paused { for vcpu in vcpus { vcpu.vcpu.kick() } }
-        wakeAll()
+        reschedule()
     }
 
-    /// Wakes vCPUs blocked in SCHEDOP_block or paused: they go back on the run queue.
+    /// Puts the vCPUs back on the run queue to look at the lifecycle flags (after a pause, an
+    /// unpause, a replay halt). Not a wake-up for the guest: a vCPU blocked in SCHEDOP_block
+    /// stays blocked until an event comes (pausing and unpausing must not change what the
+    /// guest sees, or a recorded session could not replay exactly).
+    func reschedule() {
+        for vcpu in vcpus where vcpu.online { scheduler?.wake(vcpu) }
+        wake.lock()
+        wake.broadcast()
+        wake.unlock()
+    }
+
+    /// An event for the guest (console input, an event channel, a stop): vCPUs blocked in
+    /// SCHEDOP_block or paused go back on the run queue, and blocked ones return to the guest.
     func wakeAll() {
         wakeGeneration.add(1, ordering: .acquiringAndReleasing)
         for vcpu in vcpus where vcpu.online { scheduler?.wake(vcpu) }

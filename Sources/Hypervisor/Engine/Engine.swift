@@ -47,19 +47,29 @@ public final class Engine: @unchecked Sendable {
     /// a wake-up the recording never had; it parks when something real wakes it.
     public func halt(_ name: String, atLogicalTime logicalTime: UInt64) throws(DomainError) {
         let domain = try live(name)
-        domain.haltAt.store(logicalTime, ordering: .releasing)
         let resume = domain.lifecycle.withLock { l -> Bool in
+            domain.haltAt.store(logicalTime, ordering: .releasing)
             guard l.heldAtHalt else { return false }
             l.heldAtHalt = false
             l.paused = false
             return true
         }
         if resume {
-            domain.wakeAll()
+            domain.reschedule()
         } else if domain.logicalTime >= logicalTime {
             // Running in the guest (perhaps without exits for a while): out now, to park.
             for vcpu in domain.vcpus where vcpu.online { vcpu.vcpu.kick() }
         }
+    }
+
+    /// Replay: halts for domains not created yet, by name, one per creation in order (a
+    /// restart creates the domain again): set before the create, so the guest never runs past.
+    private let pendingHalts = Mutex<[String: [UInt64]]>([:])
+
+    /// Replay: the next creations of `name` (a create, then any restarts) start with these
+    /// halts, one each, in order.
+    public func haltWhenCreated(_ name: String, atLogicalTimes times: [UInt64]) {
+        pendingHalts.withLock { $0[name] = times.isEmpty ? nil : times }
     }
 
     /// Ended domains kept for scripts to inspect.
@@ -318,12 +328,25 @@ public final class Engine: @unchecked Sendable {
         boot.online = true
         domain.scheduler = scheduler
         domain.lifecycle.withLock { $0.activeVCPUs = 1 }
+        if let halt = pendingHalts.withLock({ p -> UInt64? in
+            guard var queue = p[domain.name], !queue.isEmpty else { return nil }
+            let first = queue.removeFirst()
+            p[domain.name] = queue.isEmpty ? nil : queue
+            return first
+        }) {
+            domain.haltAt.store(halt, ordering: .releasing)
+        }
         scheduler.enqueue(boot)
     }
 
     /// Stops the domain's vCPUs, waits for their threads, and forgets it (keeping a final snapshot).
     private func destroy(_ domain: Domain, reason: String) {
-        domain.lifecycle.withLock { $0.dying = true }
+        // Once: the reaper's on_poweroff action and shutdownAll can both come for a domain.
+        let first = domain.lifecycle.withLock { l -> Bool in
+            defer { l.dying = true }
+            return !l.dying
+        }
+        guard first, tables.withLock({ $0.domains[domain.id] != nil }) else { return }
         domain.stopAllVCPUs()
         let deadline = Date().addingTimeInterval(10)
         domain.wake.lock()
@@ -483,8 +506,9 @@ public final class Engine: @unchecked Sendable {
 
     /// Stops every domain (for process exit).
     public func shutdownAll() {
-        let all = tables.withLock { Array($0.domains.values) }
         gateLock.lock()
+        // Read under the gate: a lifecycle action (a restart) may have changed the list.
+        let all = tables.withLock { Array($0.domains.values) }.sorted { $0.id < $1.id }
         for domain in all { destroy(domain, reason: "xkv exiting") }
         gateLock.unlock()
     }

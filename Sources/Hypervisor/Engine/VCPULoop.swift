@@ -23,11 +23,25 @@ extension PVVCPU {
             if paused { return .paused }
             let halt = domain.haltAt.load(ordering: .acquiring)
             if halt != UInt64.max && domain.logicalTime >= halt {
-                // Replay: the recorded command applies exactly here.
-                domain.haltAt.store(UInt64.max, ordering: .releasing)
-                domain.lifecycle.withLock { $0.paused = true; $0.heldAtHalt = true }
+                // Replay: the recorded command applies exactly here. Parked under the lifecycle
+                // lock, and only if no newer halt arrived meanwhile (`Engine.halt` sets it
+                // under the same lock), so a halt is never lost.
+                let parked = domain.lifecycle.withLock { l -> Bool in
+                    guard domain.haltAt.compareExchange(expected: halt, desired: UInt64.max, ordering: .acquiringAndReleasing).exchanged else {
+                        return false
+                    }
+                    l.paused = true
+                    l.heldAtHalt = true
+                    return true
+                }
+                guard parked else { continue }
                 domain.onHalt?(domain)
                 return .paused
+            }
+            if blockedInGuest {
+                // Back on a pCPU without a wake-up for the guest: stay blocked.
+                guard wakePending() else { return .blocked }
+                blockedInGuest = false
             }
             if preemptRequested.exchange(false, ordering: .acquiringAndReleasing) {
                 domain.preemptionObserver?(domain.name, id, domain.logicalTime)
@@ -55,6 +69,7 @@ extension PVVCPU {
             case .resume:
                 continue
             case .block:
+                blockedInGuest = true
                 blockedAtGeneration = domain.wakeGeneration.load(ordering: .acquiring)
                 runState.store(2, ordering: .relaxed)
                 return .blocked

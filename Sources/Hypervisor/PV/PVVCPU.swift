@@ -55,6 +55,9 @@ final class PVVCPU: @unchecked Sendable {
     /// Set by SCHEDOP_yield: give the pCPU to another vCPU at the end of this exit.
     var yieldRequested = false
     var blockedAtGeneration: UInt64 = 0
+    /// Blocked in SCHEDOP_block (or HLT): back into the guest only when a wake-up is pending,
+    /// whatever else puts the vCPU back on a pCPU (a pause, an unpause, a replay halt).
+    var blockedInGuest = false
     /// Guest-caused exits since this vCPU's last checkpoint (record/replay, `Checkpoint`).
     var exitsSinceCheckpoint: UInt64 = 0
 

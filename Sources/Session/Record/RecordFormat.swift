@@ -46,6 +46,9 @@ import Hypervisor
 ///                                         `counterNames` for end); values start at zero
 ///     {"seq":N,"type":"input","wall":W,"logical":L,"domain":"a","bytes":"<hex>"}
 ///                                         outside input to a guest (console keystrokes)
+///     {"seq":N,"type":"failed","wall":W,"logical":0,"command":M,"error":"..."}
+///                                         command record M (written when the gate took it)
+///                                         failed; a replay expects it to fail again
 ///     {"seq":N,"type":"preempt","wall":W,"logical":L,"domain":"a","vcpu":0}
 ///                                         the scheduler's timer took the vCPU off its pCPU
 ///                                         (exact domains do not depend on it; kept as evidence)

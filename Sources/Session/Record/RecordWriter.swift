@@ -28,6 +28,8 @@ final class RecordWriter {
     private var scratch: UnsafeMutablePointer<UInt8>
     private var scratchSize = 1 << 16
     private var closed = false
+    /// A write failed: the record ends at `written`, and later lines are dropped.
+    private var failed = false
 
     /// Address space reserved for the mapping; a record that outgrows it goes on with write(2).
     static let reservation = 1 << 36
@@ -51,7 +53,7 @@ final class RecordWriter {
     /// Room for a line of at most `size` bytes: write into it, then `commit` what was used.
     /// Nil when the record cannot grow (the error is returned by `commit` of a nil reservation).
     func reserve(_ size: Int) -> UnsafeMutablePointer<UInt8>? {
-        guard !closed else { return nil }
+        guard !closed, !failed else { return nil }
         if let base {
             if written + size <= allocated { return base + written }
             let want = max(allocated + Self.chunk, written + size + Self.chunk)
@@ -79,7 +81,7 @@ final class RecordWriter {
     /// Takes the first `count` bytes of the last reservation as a whole line; returns a write
     /// error, if any.
     func commit(_ count: Int) -> String? {
-        guard !closed else { return nil }
+        guard !closed, !failed else { return nil }
         if base != nil {
             written += count
             return nil
@@ -89,7 +91,12 @@ final class RecordWriter {
             let n = write(fd, scratch + offset, count - offset)
             if n < 0 {
                 if errno == EINTR { continue }
-                return "write failed: \(String(cString: strerror(errno)))"
+                // Take back the part of the line that got out and write nothing more: the
+                // record stays whole up to here and replays as a cut record.
+                let error = "write failed: \(String(cString: strerror(errno)))"
+                _ = ftruncate(fd, off_t(written))
+                failed = true
+                return error
             }
             offset += n
         }
@@ -99,7 +106,7 @@ final class RecordWriter {
 
     /// Appends a whole framed line; returns a write error, if any.
     func append(_ line: [UInt8]) -> String? {
-        guard let room = reserve(line.count) else { return closed ? nil : "cannot grow the record" }
+        guard let room = reserve(line.count) else { return closed || failed ? nil : "cannot grow the record" }
         line.withUnsafeBufferPointer { room.update(from: $0.baseAddress!, count: $0.count) }
         return commit(line.count)
     }

@@ -13,9 +13,7 @@ extension ScriptRunner {
         runner.recorder = recorder
         let failures = runner.run(text, file: file, executor: Executor(engine: engine), output: output, errors: errors)
         engine.shutdownAll()
-        engine.checkpointObserver = nil
-        engine.preemptionObserver = nil
-        engine.gateObserver = nil
+        // The observers stay (other threads may read them); a closed recorder drops events.
         if let error = recorder.close() { throw error }
         return failures
     }

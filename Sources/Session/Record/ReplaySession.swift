@@ -29,6 +29,10 @@ public final class ReplaySession: @unchecked Sendable {
     /// checkpoint the playback reached).
     private var allowed: [String: UInt64] = [:]
     private var finished: ReplayReport?
+    /// The exact domains' names (fixed once planned; read from any thread).
+    private let exactNames: [String]
+    /// Set by `cancel()`: waits end at once and no further step is applied.
+    private let cancelled = Atomic<Bool>(false)
 
     /// How far a replay is, for a status line.
     public struct Progress: Sendable {
@@ -62,6 +66,7 @@ public final class ReplaySession: @unchecked Sendable {
         for name in plan.domainNames {
             if let why = plan.notExactReason[name] { report.notExact.append((name, why)) } else { report.exact.append(name) }
         }
+        exactNames = report.exact
         do { engine = try Engine(pcpus: options.pcpus) } catch { throw RecordError("replay: cannot start an engine: \(error.message)") }
         executor = Executor(engine: engine)
         let recorded = plan.checkpoints, exact = Set(report.exact)
@@ -109,7 +114,7 @@ public final class ReplaySession: @unchecked Sendable {
     /// The first checkpoint of an exact domain at or after record `seq`, if any.
     public func checkpoint(atOrAfter seq: Int) -> SeekTarget? {
         var best: (seq: Int, checkpoint: Checkpoint)?
-        for name in report.exact {
+        for name in exactNames {
             guard let list = plan.checkpoints[name] else { continue }
             // Checkpoints are in record order: the first at or after `seq`, by binary search.
             var lo = 0, hi = list.count
@@ -131,14 +136,20 @@ public final class ReplaySession: @unchecked Sendable {
         try? engine.halt(domain, atLogicalTime: logicalTime)
     }
 
-    /// The index of the next step to apply.
-    public var nextIndex: Int { next }
+    /// The index of the next step to apply (safe to read from any thread).
+    public var nextIndex: Int { live.withLock { $0.applied } }
+
+    /// Stops the replay where it is: a wait in progress ends now, no step is applied after it,
+    /// and `finish` only stops the engine. From any thread.
+    public func cancel() { cancelled.store(true, ordering: .releasing) }
+
+    private var isCancelled: Bool { cancelled.load(ordering: .acquiring) }
 
     /// Applies the next step (waiting for its domain to reach the recorded point first when the
     /// step needs that); false when there was none left.
     @discardableResult
     public func applyNext() -> Bool {
-        guard next < plan.steps.count else { return false }
+        guard next < plan.steps.count, !isCancelled else { return false }
         let step = plan.steps[next]
         next += 1
         apply(step)
@@ -164,11 +175,13 @@ public final class ReplaySession: @unchecked Sendable {
         let end = name.flatMap { plan.haltTarget(for: $0, at: step.instance) }
         switch step.command {
         case .create:
-            if let outcome = Replayer.run(step, executor, &report), outcome, let name, let end {
+            // The halts go in before the domain exists, so its guest never runs past them.
+            if let name, let end {
                 let first = plan.firstProgress[step.instance] ?? end
                 allowed[name] = first
-                try? engine.halt(name, atLogicalTime: first)
+                engine.haltWhenCreated(name, atLogicalTimes: plan.createHalts(step.instance, first: first))
             }
+            if Replayer.run(step, executor, &report) != true, let name { engine.haltWhenCreated(name, atLogicalTimes: []) }
         case .destroy, .shutdown:
             if let name, let end { reach(name, end, before: step.text, seq: step.seq) }
             _ = Replayer.run(step, executor, &report)
@@ -176,13 +189,14 @@ public final class ReplaySession: @unchecked Sendable {
             if let name, let end, step.pauseLastsToEnd { reach(name, end, before: step.text, seq: step.seq) }
             _ = Replayer.run(step, executor, &report)
         case .unpause:
-            _ = Replayer.run(step, executor, &report)
             // The halt may have fired already (the domain got to where it may run while paused
-            // by command): set it again so the domain stops there.
+            // by command): set it again first, so the domain stops there.
             if let name, let limit = allowed[name] ?? end { try? engine.halt(name, atLogicalTime: limit) }
+            _ = Replayer.run(step, executor, &report)
         case .wait(let domain, let state, let seconds):
             let limit = allowed[domain] ?? end
             let ok = engine.waitUntil(timeout: seconds) { s in
+                if isCancelled { return true }
                 guard let d = s.domain(domain) else { return false }
                 if d.state.matches(state) == true { return true }
                 // Held where the record had it, an exact domain has done all it did by then.
@@ -200,7 +214,7 @@ public final class ReplaySession: @unchecked Sendable {
         allowed[name] = logical
         try? engine.halt(name, atLogicalTime: logical)
         let ok = engine.waitUntil(timeout: options.reachTimeout) { s in
-            guard let d = s.domain(name), d.alive else { return true }
+            guard !isCancelled, let d = s.domain(name), d.alive else { return true }
             // A vCPU blocked in the hypervisor at that point is as still as a held one.
             return ((d.state.paused || d.state.blocked) && d.logicalTime >= logical) || d.state.shutdown || d.state.crashed
         }
@@ -215,12 +229,18 @@ public final class ReplaySession: @unchecked Sendable {
     public func finish() -> ReplayReport {
         if let finished { return finished }
         while applyNext() {}
+        if isCancelled {
+            engine.shutdownAll()
+            report.notes.append("replay stopped before the end of the record")
+            finished = report
+            return report
+        }
         // What happens after the last command without one (a domain restarted by on_crash, a
         // poweroff's destroy) comes in its own time: wait for every checkpoint the record has of
         // each exact domain, but the end its final shutdown makes (the same whoever ends it).
         let wanted = report.exact.map { ($0, max(0, (plan.checkpoints[$0]?.count ?? 0) - 1)) }
         _ = engine.waitUntil(timeout: options.reachTimeout) { _ in
-            live.withLock { l in l.divergence != nil || wanted.allSatisfy { (l.replayed[$0.0]?.count ?? 0) >= $0.1 } }
+            isCancelled || live.withLock { l in l.divergence != nil || wanted.allSatisfy { (l.replayed[$0.0]?.count ?? 0) >= $0.1 } }
         }
         // Domains still alive when the recording ended were ended by xkv's exit there.
         let alive = Set(engine.snapshot().domains.map(\.name))
@@ -228,7 +248,6 @@ public final class ReplaySession: @unchecked Sendable {
             reach(name, end, before: "the end of the record", seq: file.events.count)
         }
         engine.shutdownAll()
-        engine.checkpointObserver = nil
 
         let got = live.withLock { $0.replayed }
         var first: Divergence?

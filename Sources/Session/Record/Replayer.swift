@@ -148,6 +148,10 @@ struct Plan {
         var end: UInt64?
         var ended = false
         var lastCheckpoint: UInt64?
+        /// Created by xkv itself (on_crash/on_reboot=restart), not by a command.
+        var restart = false
+        /// The restarts that followed this created instance, in order (indices).
+        var restarts: [Int] = []
     }
 
     var steps: [Step] = []
@@ -179,6 +183,8 @@ struct Plan {
         endWall = file.events.last?["wall"]?.doubleValue.flatMap { $0.isFinite ? $0 : nil } ?? startWall
         var current: [String: Int] = [:]
         var pauses: [String: Int] = [:]   // domain -> index of its open pause step
+        // Commands the gate recorded that then failed (a `failed` event names them).
+        let failedCommands = Set(file.events.compactMap { $0["type"]?.stringValue == "failed" ? $0["command"]?.intValue.map(Int.init) : nil })
         var lastValues: [String: [UInt64]] = [:]   // "domain/vcpu" -> its last checkpoint's values
         for event in file.events {
             let seq = Int(event["seq"]?.intValue ?? 0)
@@ -200,7 +206,7 @@ struct Plan {
                     if let uuid = event["uuid"]?.stringValue.flatMap(UUIDValue.init) { config.uuid = uuid }
                     command = .create(config)
                     domain = config.name
-                    if event["error"] == nil, current[config.name].map({ instances[$0].ended }) ?? true {
+                    if event["error"] == nil, !failedCommands.contains(seq), current[config.name].map({ instances[$0].ended }) ?? true {
                         current[config.name] = instances.count
                         instances.append(Instance(name: config.name))
                         if !domainNames.contains(config.name) { domainNames.append(config.name) }
@@ -219,7 +225,8 @@ struct Plan {
                 default: break
                 }
                 steps.append(Step(seq: seq, wall: wall, text: text, command: command, domain: domain,
-                                  instance: domain.flatMap { current[$0] } ?? -1, failedWhenRecorded: event["error"] != nil))
+                                  instance: domain.flatMap { current[$0] } ?? -1,
+                                  failedWhenRecorded: event["error"] != nil || failedCommands.contains(seq)))
             case "checkpoint":
                 guard let name = event["domain"]?.stringValue, let reasonText = event["reason"]?.stringValue,
                       let signedLogical = event["logical"]?.intValue, signedLogical >= 0 else {
@@ -249,9 +256,17 @@ struct Plan {
                 }
                 let checkpoint = Checkpoint(domain: name, logicalTime: logical, reason: reason, vcpu: vcpu, values: values, memory: memory)
                 checkpoints[name, default: []].append((seq, checkpoint))
+                if reason != .end, let previous = current[name], instances[previous].ended {
+                    // Checkpoints after the domain ended, with no create between: xkv restarted it.
+                    var root = previous
+                    while instances[root].restart, let parent = instances.indices.last(where: { instances[$0].restarts.contains(root) }) { root = parent }
+                    current[name] = instances.count
+                    instances[root].restarts.append(instances.count)
+                    instances.append(Instance(name: name, restart: true))
+                }
                 if let index = current[name], !instances[index].ended {
                     instances[index].lastCheckpoint = logical
-                    if pace && reason != .end {
+                    if pace && reason != .end && !instances[index].restart {
                         pacePoints.append(Step(seq: seq, wall: wall, text: "\(name) \(reason.rawValue) at logical time \(logical)", command: .info,
                                                domain: name, instance: index, failedWhenRecorded: false, progress: logical))
                     }
@@ -304,6 +319,13 @@ struct Plan {
         }
         merged.append(contentsOf: kept[k...])
         steps = merged
+    }
+
+    /// The halts a create of `instance` sets up front: its own first one, then its restarts'
+    /// ends (each incarnation xkv creates again takes the next).
+    func createHalts(_ instance: Int, first: UInt64) -> [UInt64] {
+        guard instances.indices.contains(instance) else { return [] }
+        return [first] + instances[instance].restarts.compactMap { instances[$0].end }
     }
 
     /// The logical time to halt `name` at, for the instance a step touches.

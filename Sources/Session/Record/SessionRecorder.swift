@@ -76,6 +76,8 @@ public final class SessionRecorder: Sendable {
         /// The command line being run (from `recording`), waiting for its gate record.
         var pending: (text: String, source: CommandSource, uuid: String?)?
         var pendingWritten = false
+        /// The record number the gate gave the pending command.
+        var pendingSeq: UInt64 = 0
         var images: Set<String> = []
         /// The gate's last sequence number: the engine's logical time, for frames.
         var gateSequence: UInt64 = 0
@@ -136,9 +138,16 @@ public final class SessionRecorder: Sendable {
         state.withLock { $0.pending = (text, source, uuid); $0.pendingWritten = false }
         let result: Result<T, CommandError>
         do throws(CommandError) { result = .success(try body()) } catch { result = .failure(error) }
-        let unwritten = state.withLock { s -> (text: String, source: CommandSource, uuid: String?)? in
+        let (unwritten, writtenSeq) = state.withLock { s -> ((text: String, source: CommandSource, uuid: String?)?, UInt64?) in
             defer { s.pending = nil }
-            return s.pendingWritten ? nil : s.pending
+            return s.pendingWritten ? (nil, s.pendingSeq) : (s.pending, nil)
+        }
+        if let writtenSeq, case .failure(let error) = result {
+            // The gate wrote it before it failed: say so, so a replay expects the failure.
+            var json = begin("failed", logical: 0)
+            json.key("command"); json.uint(writtenSeq)
+            json.key("error"); json.string(error.message)
+            emit(json)
         }
         if let unwritten {
             var failure: String?
@@ -178,8 +187,9 @@ public final class SessionRecorder: Sendable {
             uuid = config.uuid?.description
             asynchronous = Plan.notExact(config)
         }
-        writeCommand(text: pending?.text ?? Self.reconstructed(record.command), source: pending?.source ?? .console, domain: domain,
-                     uuid: uuid ?? pending?.uuid, logical: record.logicalTime, error: nil, asynchronous: asynchronous)
+        let seq = writeCommand(text: pending?.text ?? Self.reconstructed(record.command), source: pending?.source ?? .console, domain: domain,
+                               uuid: uuid ?? pending?.uuid, logical: record.logicalTime, error: nil, asynchronous: asynchronous)
+        if pending != nil { state.withLock { $0.pendingSeq = seq } }
     }
 
     /// A checkpoint, formatted straight into the record's pages (it is taken on the vCPU's
@@ -286,8 +296,9 @@ public final class SessionRecorder: Sendable {
         emit(json)
     }
 
+    @discardableResult
     private func writeCommand(text: String, source: CommandSource, domain: String?, uuid: String?, logical: UInt64, error: String?,
-                              asynchronous: String? = nil) {
+                              asynchronous: String? = nil) -> UInt64 {
         var json = begin("command", logical: logical)
         json.key("text"); json.string(text)
         json.key("source"); json.string(source.rawValue)
@@ -295,7 +306,7 @@ public final class SessionRecorder: Sendable {
         if let uuid { json.key("uuid"); json.string(uuid) }
         if let error { json.key("error"); json.string(error) }
         if let asynchronous { json.key("asynchronous"); json.string(asynchronous) }
-        emit(json)
+        return emit(json)
     }
 
     /// The start of an event, up to its `logical` key; `emit` puts `seq` in front and closes it.
@@ -310,10 +321,11 @@ public final class SessionRecorder: Sendable {
         return json
     }
 
-    /// Numbers the event, frames it and writes it (in `seq` order).
-    private func emit(_ body: JSONBytes) {
-        state.withLock { s in
-            guard !s.closed else { return }
+    /// Numbers the event, frames it and writes it (in `seq` order); its `seq`.
+    @discardableResult
+    private func emit(_ body: JSONBytes) -> UInt64 {
+        state.withLock { s -> UInt64 in
+            guard !s.closed else { return 0 }
             s.seq += 1
             var json = JSONBytes(capacity: body.bytes.count + 40)
             json.open()
@@ -323,6 +335,7 @@ public final class SessionRecorder: Sendable {
             json.close()
             RecordFormat.frameInPlace(&json.bytes)
             if let error = s.writer.append(json.bytes), s.writeError == nil { s.writeError = error }
+            return s.seq
         }
     }
 
@@ -372,8 +385,13 @@ public final class SessionRecorder: Sendable {
         return UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1000
     }
 
+    /// The SHA-256 of a config file: a regular file of at most 16 MiB (a record's header is
+    /// untrusted, and `/dev/zero` never ends).
     static func fileSHA256(_ path: String) -> String? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              attributes[.type] as? FileAttributeType == .typeRegular,
+              ((attributes[.size] as? NSNumber)?.intValue ?? Int.max) <= 16 << 20,
+              let data = FileManager.default.contents(atPath: path) else { return nil }
         return GuestImage(name: path, bytes: [UInt8](data), summary: "").sha256Hex
     }
 
