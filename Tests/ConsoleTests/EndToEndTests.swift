@@ -77,6 +77,13 @@ struct EndToEndTests {
         return built
     }
 
+    /// A new empty folder for one test's files (the caller removes it).
+    static func scratchDirectory(_ prefix: String) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
     /// The status the shell printed after xkv exited (`XKV-EXIT-N` on a line of its own).
     static func exitStatus(in screen: String) -> Int? {
         for line in screen.split(separator: "\n") where line.hasPrefix("XKV-EXIT-") {
@@ -97,8 +104,7 @@ struct EndToEndTests {
     @Test("start, watch the demo run, create, pause, resize, survive bad input, quit and restore the terminal", .timeLimit(.minutes(3)))
     func operatorSession() throws {
         let xkv = try Self.binary()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("xkv-e2e-\(UInt32.random(in: 0...UInt32.max))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try Self.scratchDirectory("xkv-e2e")
         defer { try? FileManager.default.removeItem(at: dir) }
         let badTheme = dir.appendingPathComponent("bad.theme").path
         try "normal = default default\ntitle = cyan default\nhit = black yellow blinking\n".write(toFile: badTheme, atomically: true, encoding: .utf8)
@@ -174,8 +180,7 @@ struct EndToEndTests {
     @Test("a recorded console session replays headless with every checkpoint equal and exports as asciicast v2", .timeLimit(.minutes(3)))
     func recordedSession() throws {
         let xkv = try Self.binary()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("xkv-e2e-rec-\(UInt32.random(in: 0...UInt32.max))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try Self.scratchDirectory("xkv-e2e-rec")
         defer { try? FileManager.default.removeItem(at: dir) }
         let record = dir.appendingPathComponent("session.xkvrec").path, cast = dir.appendingPathComponent("session.cast").path
 
@@ -252,8 +257,7 @@ struct EndToEndTests {
     @Test("xkv replay plays a record back in the console: paused, seek to a checkpoint, step, resume, verdict", .timeLimit(.minutes(3)))
     func playback() throws {
         let xkv = try Self.binary()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("xkv-e2e-play-\(UInt32.random(in: 0...UInt32.max))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try Self.scratchDirectory("xkv-e2e-play")
         defer { try? FileManager.default.removeItem(at: dir) }
         let script = dir.appendingPathComponent("s.xkv").path, record = dir.appendingPathComponent("s.xkvrec").path
         try """
