@@ -60,6 +60,8 @@ final class PVVCPU: @unchecked Sendable {
     var blockedInGuest = false
     /// Guest-caused exits since this vCPU's last checkpoint (record/replay, `Checkpoint`).
     var exitsSinceCheckpoint: UInt64 = 0
+    /// The buffer checkpoints are built in (`checkpoint(_:memory:)`).
+    var checkpointValues: [UInt64] = []
 
     init(vcpu: VirtualCPU, domain: Domain) {
         self.vcpu = vcpu

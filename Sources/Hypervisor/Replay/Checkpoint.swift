@@ -151,7 +151,10 @@ extension PVVCPU {
         guard let observe = domain.checkpointObserver else { return }
         exitsSinceCheckpoint = 0
         let r = vcpu.registers
-        var values: [UInt64] = []
+        // One buffer per vCPU, reused: an observer that keeps the checkpoint keeps a copy.
+        var values = checkpointValues
+        checkpointValues = []
+        values.removeAll(keepingCapacity: true)
         values.reserveCapacity(Checkpoint.vcpuNames.count)
         values.append(r.rip); values.append(r.rflags); values.append(r.rax); values.append(r.rbx); values.append(r.rcx)
         values.append(r.rdx); values.append(r.rsi); values.append(r.rdi); values.append(r.rsp); values.append(r.rbp)
@@ -160,6 +163,7 @@ extension PVVCPU {
         let logical = domain.appendDeterministicCounters(to: &values)
         observe(Checkpoint(domain: domain.name, logicalTime: logical, reason: reason, vcpu: id, values: values,
                            memory: memory ? domain.memoryDigest() : nil))
+        checkpointValues = values
     }
 
     /// After a guest-caused exit that took no checkpoint of its own: one every
