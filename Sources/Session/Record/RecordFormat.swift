@@ -14,6 +14,7 @@ import Hypervisor
 /// Record 0 is the header:
 ///
 ///     {"type":"header","format":"xkv-record","version":2,"xkv_version":"...",
+///      "build":{"configuration":"debug|release","executable_bytes":N,"executable_modified":T},
 ///      "host":{"kind":"...","cpu":"..."},"pcpus":N,"terminal":null | {"columns":C,"rows":R},
 ///      "script":"path or null","images":{"pv64":"<sha256>",...},"configs":{"path":"<sha256>"},
 ///      "seeds":{}}
@@ -67,6 +68,12 @@ public enum RecordFormat {
     public static let version = 2
     /// The xkv build that writes records (reported in the header, not checked on replay).
     public static let xkvVersion = "0.1.0-dev"
+    /// How this xkv was compiled (reported in the header).
+    #if DEBUG
+    public static let buildConfiguration = "debug"
+    #else
+    public static let buildConfiguration = "release"
+    #endif
 
     /// One framed line for `json` (the JSON's bytes, a tab, the CRC-32 in hex, a newline).
     static func frame(_ json: [UInt8]) -> [UInt8] {

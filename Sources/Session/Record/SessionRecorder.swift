@@ -349,6 +349,12 @@ public final class SessionRecorder: Sendable {
         json.key("format"); json.string(RecordFormat.name)
         json.key("version"); json.int(RecordFormat.version)
         json.key("xkv_version"); json.string(RecordFormat.xkvVersion)
+        json.key("build"); json.open()
+        json.key("configuration"); json.string(RecordFormat.buildConfiguration)
+        let executable = Self.executableIdentity()
+        json.key("executable_bytes"); json.int(executable.bytes)
+        json.key("executable_modified"); json.seconds(microseconds: executable.modifiedMicroseconds)
+        json.close()
         json.key("host"); json.open()
         json.key("kind"); json.string(engine.host.kindShort)
         json.key("cpu"); json.string(engine.host.cpuModel)
@@ -380,6 +386,13 @@ public final class SessionRecorder: Sendable {
             s.images.formUnion(header.images)
             if let error = s.writer.append(RecordFormat.frame(json.bytes)) { s.writeError = error }
         }
+    }
+
+    /// The running xkv binary's size and modification time: which build wrote a record.
+    static func executableIdentity() -> (bytes: Int, modifiedMicroseconds: UInt64) {
+        var info = stat()
+        guard stat("/proc/self/exe", &info) == 0 else { return (0, 0) }
+        return (Int(info.st_size), UInt64(max(0, info.st_mtim.tv_sec)) * 1_000_000 + UInt64(max(0, info.st_mtim.tv_nsec)) / 1000)
     }
 
     static func nowMicroseconds() -> UInt64 {
