@@ -57,7 +57,12 @@ public final class Domain: @unchecked Sendable {
     /// CPU time burned in the current accounting period (for the cap).
     let burned = Atomic<UInt64>(0)
     /// Told of each checkpoint (record/replay); called on the vCPU's thread.
-    var checkpointObserver: (@Sendable (Checkpoint) -> Void)?
+    var checkpointObserver: (@Sendable (Checkpoint) -> Void)? {
+        didSet { takesCheckpoints = checkpointObserver != nil }
+    }
+    /// Whether a checkpoint observer is set: what the exit loop asks on every exit, without
+    /// loading (and retaining) the closure.
+    private(set) var takesCheckpoints = false
     /// Told when the timer preempts one of its vCPUs (record/replay); on the vCPU's thread.
     var preemptionObserver: (@Sendable (String, Int, UInt64) -> Void)?
     /// Replay: park the domain (as paused) when its logical time reaches this value.

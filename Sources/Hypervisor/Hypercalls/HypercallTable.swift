@@ -125,7 +125,7 @@ extension PVVCPU {
 
     /// A checkpoint at the hypercall's return (registers as the guest will see them).
     private func takeHypercallCheckpoint() {
-        guard domain.checkpointObserver != nil else { return }
+        guard domain.takesCheckpoints else { return }
         let n = domain.checkpoints.add(1, ordering: .relaxed).newValue
         checkpoint(.hypercall, memory: n % Domain.memoryDigestInterval == 0)
     }

@@ -169,7 +169,7 @@ extension PVVCPU {
     /// After a guest-caused exit that took no checkpoint of its own: one every
     /// `Checkpoint.exitInterval` such exits, so a domain that makes no hypercalls is still checked.
     func countExitTowardsCheckpoint() {
-        guard domain.checkpointObserver != nil else { return }
+        guard domain.takesCheckpoints else { return }
         exitsSinceCheckpoint += 1
         if exitsSinceCheckpoint >= Checkpoint.exitInterval { checkpoint(.exit, memory: false) }
     }
